@@ -1,0 +1,84 @@
+package data
+
+import (
+	"context"
+	"time"
+)
+
+// ScoredItem is one entry of a published list.
+type ScoredItem struct {
+	ID    string
+	Score float32
+}
+
+// ListKind names the three families of published lists.
+type ListKind string
+
+// Published list kinds. A user list is keyed by user ID, a similar list by
+// content ID and a trending list by its name ("all" or a genre).
+const (
+	ListUser     ListKind = "user"
+	ListSimilar  ListKind = "similar"
+	ListTrending ListKind = "trending"
+)
+
+// ListEntry is one list of a run, as written by the publish stage.
+type ListEntry struct {
+	Kind  ListKind
+	Key   string
+	Items []ScoredItem
+}
+
+// PublishedRun describes a run held by a list store.
+type PublishedRun struct {
+	ID          string
+	PublishedAt time.Time
+	Lists       int  // number of lists written
+	Complete    bool // every list was written and the run can be made current
+}
+
+// RunWriter writes the lists of one run. Nothing it writes is visible to
+// readers until Commit switches the store's pointer to the run. It is not
+// safe for concurrent use.
+type RunWriter interface {
+	// Put writes lists. It is idempotent, so a resumed publish may rewrite
+	// lists it already wrote.
+	Put(ctx context.Context, lists []ListEntry) error
+
+	// Commit marks the run complete and makes it current in one atomic step.
+	Commit(ctx context.Context) error
+
+	// Abort deletes what the writer wrote. The current run is unchanged.
+	Abort(ctx context.Context) error
+}
+
+// Lists stores published recommendation lists, versioned by run ID. Readers
+// name the run they read, so a lookup that first reads Current and then its
+// lists never mixes two runs.
+type Lists interface {
+	// NewRun starts writing the run with the given ID. Writing a run that
+	// already exists resumes it.
+	NewRun(ctx context.Context, runID string) (RunWriter, error)
+
+	// Current returns the ID of the run readers see, or ErrNotFound before
+	// the first commit.
+	Current(ctx context.Context) (string, error)
+
+	// List returns one list of a run, or ErrNotFound when the run has no list
+	// under that kind and key.
+	List(ctx context.Context, runID string, kind ListKind, key string) ([]ScoredItem, error)
+
+	// Activate makes an earlier complete run current, for rollback. It
+	// returns ErrNotFound for an unknown or incomplete run.
+	Activate(ctx context.Context, runID string) error
+
+	// Runs returns the runs held, newest first.
+	Runs(ctx context.Context) ([]PublishedRun, error)
+
+	// DeleteRun removes a run's lists. It returns ErrConflict for the current
+	// run and nil for an unknown one.
+	DeleteRun(ctx context.Context, runID string) error
+
+	// Close releases the store's resources.
+	Close() error
+}
