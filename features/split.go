@@ -8,10 +8,10 @@ import (
 // SplitConfig sets the per-user temporal holdout.
 type SplitConfig struct {
 	// TestFraction is the share of each user's most recent ratings held out.
-	TestFraction float64
+	TestFraction float64 `json:"test_fraction"`
 	// MinRatings is the number of ratings a user needs to be split at all;
 	// users with fewer stay wholly in training.
-	MinRatings int
+	MinRatings int `json:"min_ratings"`
 }
 
 // DefaultSplit is Marquee's evaluation protocol: for each user with at least
