@@ -48,7 +48,8 @@ type RunWriter interface {
 	// Commit marks the run complete and makes it current in one atomic step.
 	Commit(ctx context.Context) error
 
-	// Abort deletes what the writer wrote. The current run is unchanged.
+	// Abort deletes the incomplete run and its lists, including those an
+	// earlier writer of a resumed run wrote. The current run is unchanged.
 	Abort(ctx context.Context) error
 }
 
@@ -56,8 +57,9 @@ type RunWriter interface {
 // name the run they read, so a lookup that first reads Current and then its
 // lists never mixes two runs.
 type Lists interface {
-	// NewRun starts writing the run with the given ID. Writing a run that
-	// already exists resumes it.
+	// NewRun starts writing the run with the given ID. Writing an incomplete
+	// run that already exists resumes it. A complete run never changes, so
+	// NewRun returns ErrConflict for one.
 	NewRun(ctx context.Context, runID string) (RunWriter, error)
 
 	// Current returns the ID of the run readers see, or ErrNotFound before

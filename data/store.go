@@ -89,6 +89,8 @@ type Catalog interface {
 // with the newest time, and a deletion is recorded as an event of its own, so
 // the log keeps every change. Two rating events of one user for one title at
 // the same millisecond are the same event: writing it again changes nothing.
+// A rating and a deletion at the same millisecond are two events, and the
+// deletion wins.
 type Events interface {
 	// PutRatings records rating events. For each, the current rating of the
 	// title changes only when the event is newer than it (or than the last
@@ -97,6 +99,8 @@ type Events interface {
 
 	// DeleteRating records the deletion of the user's current rating of a
 	// title at time t. It returns ErrNotFound when there is no current rating.
+	// A deletion older than the current rating is recorded but leaves that
+	// rating current, since the latest event wins.
 	DeleteRating(ctx context.Context, userID, contentID string, t time.Time) error
 
 	// Rating returns the user's current rating of a title, or ErrNotFound.
@@ -118,8 +122,9 @@ type Events interface {
 	Watches(ctx context.Context, userID string, limit int) ([]WatchEvent, error)
 
 	// ScanEvents calls fn for every rating, rating deletion and watch event
-	// whose time falls in w, in no particular order. It stops at the first
-	// error fn returns and returns it.
+	// whose time falls in w, in no particular order, and never from two
+	// goroutines at once. It stops at the first error fn returns and
+	// returns it.
 	ScanEvents(ctx context.Context, w Window, fn func(Event) error) error
 }
 
@@ -131,4 +136,26 @@ type Store interface {
 
 	// Close releases the store's resources. Calls after Close fail.
 	Close() error
+}
+
+// ScanPartition is one independent slice of the event log, named by a key
+// that is stable across calls for the same window, such as a day and bucket
+// or a token range.
+type ScanPartition struct {
+	Key string
+}
+
+// PartitionedScanner is implemented by stores that can split a scan of the
+// event log into partitions read independently and in parallel. The export
+// uses it to read with bounded concurrency and to resume after a failure
+// without reading finished partitions again.
+type PartitionedScanner interface {
+	// ScanPartitions returns partitions that together hold every event in w,
+	// each event in exactly one of them.
+	ScanPartitions(ctx context.Context, w Window) ([]ScanPartition, error)
+
+	// ScanPartition calls fn for every event of partition p whose time falls
+	// in w, never from two goroutines at once. A failed call may be retried:
+	// it has no effect on the store.
+	ScanPartition(ctx context.Context, p ScanPartition, w Window, fn func(Event) error) error
 }
