@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/marquee/marquee/features"
+	"github.com/marquee/marquee/models/eval"
+)
+
+// Metrics are one model's scores under the evaluation protocol. RMSE is nil
+// for models that do not predict ratings.
+type Metrics struct {
+	NDCG     float64  `json:"ndcg_at_10"`
+	Recall   float64  `json:"recall_at_20"`
+	HitRate  float64  `json:"hit_rate_at_10"`
+	MAP      float64  `json:"map_at_10"`
+	Coverage float64  `json:"coverage_at_10"`
+	RMSE     *float64 `json:"rmse,omitempty"`
+
+	Users         int `json:"users"`
+	MissingLists  int `json:"missing_lists"`
+	NonCandidates int `json:"non_candidates"`
+}
+
+func rankingMetrics(r eval.Ranking) Metrics {
+	return Metrics{NDCG: r.NDCG, Recall: r.Recall, HitRate: r.HitRate, MAP: r.MAP, Coverage: r.Coverage,
+		Users: r.Users, MissingLists: r.MissingLists, NonCandidates: r.NonCandidates()}
+}
+
+// split is a written split, read back.
+type split struct {
+	train, test, watches []features.Interaction
+}
+
+func readSplit(dir string) (*split, error) {
+	var s split
+	var err error
+	if s.train, err = ReadInteractions(filepath.Join(dir, TrainFile)); err != nil {
+		return nil, fmt.Errorf("read split: %w", err)
+	}
+	if s.test, err = ReadInteractions(filepath.Join(dir, TestFile)); err != nil {
+		return nil, fmt.Errorf("read split: %w", err)
+	}
+	if s.watches, err = ReadInteractions(filepath.Join(dir, TrainWatchesFile)); err != nil {
+		return nil, fmt.Errorf("read split: %w", err)
+	}
+	return &s, nil
+}
+
+// candidates returns the training interactions that define a model's
+// candidate items and each user's seen items.
+func (s *split) candidates(name string) []features.Interaction {
+	if name == ModelIALSWatch {
+		return s.watches
+	}
+	return s.train
+}
+
+// Evaluate scores the models saved under modelsDir on the split in
+// splitDir: ranking metrics for every model, and RMSE for the models that
+// predict ratings. A model that was not trained is left out.
+func Evaluate(ctx context.Context, splitDir, modelsDir string, p TrainParams, workers int, log *slog.Logger) (map[string]Metrics, error) {
+	s, err := readSplit(splitDir)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	in, err := newInputs(s.train, s.watches)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+
+	out := map[string]Metrics{}
+	for _, name := range p.Models {
+		dir := filepath.Join(modelsDir, name)
+		if _, err := os.Stat(filepath.Join(dir, modelInfoFile)); errors.Is(err, os.ErrNotExist) {
+			log.Info("evaluate: model not trained in this run, skipped", "model", name)
+			continue
+		}
+		f, err := load(dir, name, in.dataset(name), p)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		m, err := evaluateModel(ctx, f, s, workers)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate %s: %w", name, err)
+		}
+		attrs := []any{"model", name, "ndcg_at_10", m.NDCG, "recall_at_20", m.Recall}
+		if m.RMSE != nil {
+			attrs = append(attrs, "rmse", *m.RMSE)
+		}
+		log.Info("evaluate: model scored", attrs...)
+		out[name] = m
+	}
+	return out, nil
+}
+
+func evaluateModel(ctx context.Context, f *fitted, s *split, workers int) (Metrics, error) {
+	lists, err := eval.Lists(ctx, f.scorer(), f.data, s.test, eval.RecallK, workers)
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := rankingMetrics(eval.Rank(lists, s.candidates(f.name), s.test, eval.Config{}))
+	if p := f.predictor(); p != nil && slices.Contains(ratingModels, f.name) {
+		r := eval.RMSE(p, f.data, s.test)
+		if !math.IsNaN(r.RMSE) {
+			m.RMSE = &r.RMSE
+		}
+	}
+	return m, nil
+}
+
+// EvaluateRecs scores lists written by any tool: a CSV file with the header
+// user_id,rank,item_id, ranks starting at 1. It uses the same split and the
+// same evaluator as Marquee's own models.
+func EvaluateRecs(splitDir, path string) (Metrics, error) {
+	s, err := readSplit(splitDir)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
+	}
+	lists, err := readRecs(path)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
+	}
+	return rankingMetrics(eval.Rank(lists, s.train, s.test, eval.Config{})), nil
+}
+
+// readRecs reads a user_id,rank,item_id CSV into ranked lists.
+func readRecs(path string) (map[string][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = 3
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	if header[0] != "user_id" || header[1] != "rank" || header[2] != "item_id" {
+		return nil, fmt.Errorf("header is %q, want user_id,rank,item_id", header)
+	}
+
+	type ranked struct {
+		rank int
+		item string
+	}
+	byUser := map[string][]ranked{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		line, _ := r.FieldPos(0)
+		rank, err := strconv.Atoi(rec[1])
+		if err != nil || rank < 1 {
+			return nil, fmt.Errorf("line %d: rank %q is not an integer >= 1", line, rec[1])
+		}
+		byUser[rec[0]] = append(byUser[rec[0]], ranked{rank, rec[2]})
+	}
+
+	lists := make(map[string][]string, len(byUser))
+	for user, rs := range byUser {
+		sort.SliceStable(rs, func(a, b int) bool { return rs[a].rank < rs[b].rank })
+		for i := 1; i < len(rs); i++ {
+			if rs[i].rank == rs[i-1].rank {
+				return nil, fmt.Errorf("user %q has two items at rank %d", user, rs[i].rank)
+			}
+		}
+		list := make([]string, len(rs))
+		for i, x := range rs {
+			list[i] = x.item
+		}
+		lists[user] = list
+	}
+	return lists, nil
+}

@@ -1,0 +1,370 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/features"
+	"github.com/marquee/marquee/models/itemknn"
+	"github.com/marquee/marquee/models/topn"
+)
+
+// PublishConfig sets what the publish stage writes. Zero values select the
+// defaults.
+type PublishConfig struct {
+	// Model names the model whose lists users get; empty means the ranking
+	// model with the best NDCG@10 in this run's evaluation.
+	Model     string
+	TopN      int           // titles per user list; default 100
+	SimilarN  int           // titles per similar list; default 50
+	TrendingN int           // titles per trending list; default 100
+	HalfLife  time.Duration // age at which an interaction counts half in trending; default 7 days
+	BatchSize int           // lists per write; default 1,000
+}
+
+func (c PublishConfig) withDefaults() PublishConfig {
+	if c.TopN <= 0 {
+		c.TopN = 100
+	}
+	if c.SimilarN <= 0 {
+		c.SimilarN = 50
+	}
+	if c.TrendingN <= 0 {
+		c.TrendingN = 100
+	}
+	if c.HalfLife <= 0 {
+		c.HalfLife = 7 * 24 * time.Hour
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	return c
+}
+
+// ChooseModel returns the model to publish: the one named, or the ranking
+// model with the best NDCG@10 among those evaluated.
+func ChooseModel(named string, metrics map[string]Metrics) (string, error) {
+	if named != "" {
+		for _, m := range rankingModels {
+			if m == named {
+				return named, nil
+			}
+		}
+		return "", fmt.Errorf("model %q cannot be published: choose from %s", named, strings.Join(rankingModels, ", "))
+	}
+	best, bestNDCG := "", -1.0
+	for _, name := range rankingModels {
+		if m, ok := metrics[name]; ok && m.NDCG > bestNDCG {
+			best, bestNDCG = name, m.NDCG
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no evaluated ranking model to publish: run `marquee pipeline evaluate` or name one with --model")
+	}
+	return best, nil
+}
+
+// Publish refits the chosen model on every interaction of the export, so
+// that serving uses the newest data, and writes a run of lists to the
+// store: each user's top N without the titles the user already rated or
+// watched to the end, the titles most similar to each title (item-kNN), and
+// trending lists over the whole catalog and per genre. The run becomes
+// current only after every list is written; on error the partial run is
+// aborted and the current run stays.
+func Publish(ctx context.Context, runID, exportDir, splitDir, modelsDir string, lists data.Lists, model string, p TrainParams,
+	cfg PublishConfig, seed uint64, workers int, log *slog.Logger) (int, error) {
+	cfg = cfg.withDefaults()
+	s, err := readSplit(splitDir)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	watches, err := ReadInteractions(filepath.Join(splitDir, AllWatchesFile))
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	titles, err := ReadTitles(exportDir)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	ratings := append(append([]features.Interaction(nil), s.train...), s.test...)
+	features.SortInteractions(ratings)
+	in, err := newInputs(ratings, watches)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+
+	log.Info("publish: refitting on all data", "model", model, "ratings", len(ratings), "watches", len(watches))
+	f, err := fit(ctx, model, in, p, seed, workers)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	if _, err := f.save(filepath.Join(modelsDir, "serving", model)); err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	knn, err := similarModel(ctx, f, in, p, workers)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+
+	w, err := lists.NewRun(ctx, runID)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	n, err := writeLists(ctx, w, f, knn, ratings, watches, titles, cfg, log)
+	if err != nil {
+		if abortErr := w.Abort(context.WithoutCancel(ctx)); abortErr != nil {
+			log.Error("publish: abort failed", "run_id", runID, "err", abortErr)
+		}
+		return 0, fmt.Errorf("publish: %w", err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("publish: commit: %w", err)
+	}
+	log.Info("publish: run is current", "lists", n, "model", model)
+	return n, nil
+}
+
+// similarModel returns item-kNN on all ratings, or on watches when there are
+// no ratings, reusing f when it already is that model.
+func similarModel(ctx context.Context, f *fitted, in *inputs, p TrainParams, workers int) (*fitted, error) {
+	if f.knn != nil {
+		return f, nil
+	}
+	d := in.ratings
+	if d.R.NNZ() == 0 && in.watches != nil {
+		d = in.watches
+	}
+	cfg, err := p.KNN.config(workers)
+	if err != nil {
+		return nil, err
+	}
+	m, err := itemknn.Train(ctx, d.R, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("train similar items: %w", err)
+	}
+	return &fitted{name: ModelItemKNN, data: d, knn: m}, nil
+}
+
+// batcher writes lists in batches of a fixed size.
+type batcher struct {
+	ctx   context.Context
+	w     data.RunWriter
+	size  int
+	buf   []data.ListEntry
+	total int
+}
+
+func (b *batcher) add(e data.ListEntry) error {
+	b.buf = append(b.buf, e)
+	if len(b.buf) >= b.size {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *batcher) flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	if err := b.w.Put(b.ctx, b.buf); err != nil {
+		return err
+	}
+	b.total += len(b.buf)
+	b.buf = b.buf[:0]
+	return nil
+}
+
+func writeLists(ctx context.Context, w data.RunWriter, f, knn *fitted, ratings, watches []features.Interaction,
+	titles []data.Title, cfg PublishConfig, log *slog.Logger) (int, error) {
+	b := &batcher{ctx: ctx, w: w, size: cfg.BatchSize}
+	if err := writeUserLists(ctx, b, f, seenItems(f.data, ratings, watches), cfg.TopN, log); err != nil {
+		return 0, err
+	}
+	if err := writeSimilarLists(ctx, b, knn, cfg.SimilarN); err != nil {
+		return 0, err
+	}
+	for _, e := range trendingLists(ratings, watches, titles, cfg) {
+		if err := b.add(e); err != nil {
+			return 0, err
+		}
+	}
+	if err := b.flush(); err != nil {
+		return 0, err
+	}
+	return b.total, nil
+}
+
+// seenItems returns, per user index of d, the item indexes of d the user
+// rated or watched to the end, sorted. A watch strength of 1 or more means
+// the title was watched to the end at least once (see
+// features.WatchStrength).
+func seenItems(d *features.Dataset, ratings, watches []features.Interaction) [][]int32 {
+	seen := make([][]int32, d.Users.Len())
+	add := func(user, item string) {
+		u, okU := d.Users.Index(user)
+		i, okI := d.Items.Index(item)
+		if okU && okI {
+			seen[u] = append(seen[u], int32(i))
+		}
+	}
+	for _, x := range ratings {
+		add(x.UserID, x.ItemID)
+	}
+	for _, x := range watches {
+		if x.Value >= 1 {
+			add(x.UserID, x.ItemID)
+		}
+	}
+	for u := range seen {
+		s := seen[u]
+		sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
+		seen[u] = compactInt32(s)
+	}
+	return seen
+}
+
+func compactInt32(s []int32) []int32 {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func writeUserLists(ctx context.Context, b *batcher, f *fitted, seen [][]int32, n int, log *slog.Logger) error {
+	d, scorer := f.data, f.scorer()
+	scores := make([]float64, d.Items.Len())
+	var heap topn.Heap
+	var top []int
+	prog := newProgress(log, "publish: user lists", d.Users.Len())
+	for u := 0; u < d.Users.Len(); u++ {
+		if u%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		scorer.Score(u, scores)
+		top = heap.Select(top[:0], scores, n, seen[u])
+		items := make([]data.ScoredItem, len(top))
+		for k, i := range top {
+			items[k] = data.ScoredItem{ID: d.Items.ID(i), Score: float32(scores[i])}
+		}
+		if err := b.add(data.ListEntry{Kind: data.ListUser, Key: d.Users.ID(u), Items: items}); err != nil {
+			return err
+		}
+		prog.Add(1)
+	}
+	return nil
+}
+
+func writeSimilarLists(ctx context.Context, b *batcher, knn *fitted, n int) error {
+	d := knn.data
+	for i := 0; i < d.Items.Len(); i++ {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		idx, scores := knn.knn.Similar(i, n)
+		if len(idx) == 0 {
+			continue
+		}
+		items := make([]data.ScoredItem, len(idx))
+		for k, j := range idx {
+			items[k] = data.ScoredItem{ID: d.Items.ID(j), Score: float32(scores[k])}
+		}
+		if err := b.add(data.ListEntry{Kind: data.ListSimilar, Key: d.Items.ID(i), Items: items}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trendingLists ranks titles by their decayed number of distinct users, an
+// interaction HalfLife older than the newest one counting half, ties broken
+// by the all-time number of users and then by ID. It returns the list over
+// the whole catalog ("all") and one list per genre.
+func trendingLists(ratings, watches []features.Interaction, titles []data.Title, cfg PublishConfig) []data.ListEntry {
+	var now time.Time
+	type pair struct{ user, item string }
+	newest := map[pair]time.Time{}
+	for _, xs := range [][]features.Interaction{ratings, watches} {
+		for _, x := range xs {
+			k := pair{x.UserID, x.ItemID}
+			if x.Time.After(newest[k]) {
+				newest[k] = x.Time
+			}
+			if x.Time.After(now) {
+				now = x.Time
+			}
+		}
+	}
+
+	type score struct {
+		decayed float64
+		users   int
+	}
+	scores := map[string]*score{}
+	for k, t := range newest {
+		s := scores[k.item]
+		if s == nil {
+			s = &score{}
+			scores[k.item] = s
+		}
+		s.decayed += halfLifeWeight(now.Sub(t), cfg.HalfLife)
+		s.users++
+	}
+	ids := make([]string, 0, len(scores))
+	for id := range scores {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool {
+		x, y := scores[ids[a]], scores[ids[b]]
+		if x.decayed != y.decayed {
+			return x.decayed > y.decayed
+		}
+		if x.users != y.users {
+			return x.users > y.users
+		}
+		return ids[a] < ids[b]
+	})
+
+	genres := map[string][]string{}
+	for _, t := range titles {
+		genres[t.ID] = t.Genres
+	}
+	byKey := map[string][]data.ScoredItem{}
+	var keys []string
+	for _, id := range ids {
+		item := data.ScoredItem{ID: id, Score: float32(scores[id].decayed)}
+		for _, key := range append([]string{"all"}, genres[id]...) {
+			if len(byKey[key]) == 0 {
+				keys = append(keys, key)
+			}
+			if len(byKey[key]) < cfg.TrendingN {
+				byKey[key] = append(byKey[key], item)
+			}
+		}
+	}
+	out := make([]data.ListEntry, 0, len(keys))
+	for _, key := range keys {
+		out = append(out, data.ListEntry{Kind: data.ListTrending, Key: key, Items: byKey[key]})
+	}
+	return out
+}
+
+func halfLifeWeight(age, halfLife time.Duration) float64 {
+	if age <= 0 {
+		return 1
+	}
+	return math.Exp2(-age.Hours() / halfLife.Hours())
+}

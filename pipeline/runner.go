@@ -1,0 +1,196 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/features"
+)
+
+// Options are the settings of a run's stages.
+type Options struct {
+	Window  data.Window
+	Seed    uint64
+	Workers int // goroutines for training and evaluation; 0 means one per CPU
+	Split   features.SplitConfig
+	Params  TrainParams
+	Export  ExportConfig
+	Publish PublishConfig
+}
+
+// Runner runs pipeline stages against one workspace, recording each in the
+// run's manifest and logging one line per stage with the run ID.
+type Runner struct {
+	Workspace Workspace
+	Source    Source     // the store exported from
+	Lists     data.Lists // the list store publish writes to; nil when not publishing
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Run directories of a run, relative to it.
+const (
+	exportDir = "export"
+	splitDir  = "split"
+	modelsDir = "models"
+)
+
+// Stage runs one stage of run and records its outcome in the manifest,
+// which is saved whether the stage succeeds or fails.
+func (r *Runner) Stage(ctx context.Context, run *Run, stage string, opts Options) error {
+	log := r.Log.With("run_id", run.Manifest.RunID, "stage", stage)
+	rec := &StageRecord{Status: StatusRunning, StartedAt: r.Now().UTC()}
+	run.Manifest.Stages[stage] = rec
+	if err := run.Save(); err != nil {
+		return err
+	}
+	log.Info("stage started")
+
+	summary, err := r.runStage(ctx, run, stage, opts, log)
+	rec.FinishedAt = r.Now().UTC()
+	rec.Seconds = rec.FinishedAt.Sub(rec.StartedAt).Seconds()
+	rec.Summary = summary
+	if err != nil {
+		rec.Status, rec.Error = StatusFailed, err.Error()
+		log.Error("stage failed", "err", err, "seconds", rec.Seconds)
+	} else {
+		rec.Status = StatusDone
+		log.Info("stage done", "seconds", rec.Seconds)
+	}
+	if saveErr := run.Save(); saveErr != nil && err == nil {
+		return saveErr
+	}
+	return err
+}
+
+// All runs every stage in order. With resume, stages the run already
+// finished are skipped, so a run that failed or was killed continues where
+// it stopped.
+func (r *Runner) All(ctx context.Context, run *Run, opts Options, resume bool) error {
+	for _, stage := range Stages {
+		if resume && run.Done(stage) {
+			r.Log.Info("stage already done, skipped", "run_id", run.Manifest.RunID, "stage", stage)
+			continue
+		}
+		if err := r.Stage(ctx, run, stage, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runner) runStage(ctx context.Context, run *Run, stage string, opts Options, log *slog.Logger) (map[string]any, error) {
+	switch stage {
+	case StageExport:
+		return r.export(ctx, run, opts, log)
+	case StageSplit:
+		return r.split(ctx, run, opts, log)
+	case StageTrain:
+		return r.train(ctx, run, opts, log)
+	case StageEvaluate:
+		return r.evaluate(ctx, run, opts, log)
+	case StagePublish:
+		return r.publish(ctx, run, opts, log)
+	}
+	return nil, fmt.Errorf("unknown stage %q", stage)
+}
+
+func (r *Runner) export(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {
+	if r.Source == nil {
+		return nil, errors.New("export: no store to export from")
+	}
+	run.Manifest.Window = opts.Window
+	res, err := Export(ctx, r.Source, opts.Window, run.Path(exportDir), opts.Export, log)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"events": res.Events, "by_type": res.ByType, "days": res.Days, "files": len(res.Files),
+		"titles": res.Titles, "partitions": res.Partitions, "resumed_partitions": res.Resumed}, nil
+}
+
+func (r *Runner) split(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {
+	if !run.Done(StageExport) {
+		return nil, errors.New("split: the run has no finished export: run `marquee pipeline export` first")
+	}
+	cfg := opts.Split
+	run.Manifest.Split = &cfg
+	res, err := Split(ctx, run.Path(exportDir), run.Path(splitDir), cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	splitFiles := []string{TrainFile, TestFile, TrainWatchesFile, AllWatchesFile}
+	for i, f := range splitFiles {
+		splitFiles[i] = filepath.Join(splitDir, f)
+	}
+	if err := run.RecordArtifacts(splitFiles...); err != nil {
+		return nil, err
+	}
+	return map[string]any{"train_ratings": res.TrainRatings, "test_ratings": res.TestRatings,
+		"test_users": res.TestUsers, "train_watches": res.TrainWatches}, nil
+}
+
+func (r *Runner) train(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {
+	if !run.Done(StageSplit) {
+		return nil, errors.New("train: the run has no finished split: run `marquee pipeline split` first")
+	}
+	params, err := opts.Params.WithDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	run.Manifest.Seed, run.Manifest.Params = opts.Seed, &params
+	models, err := Train(ctx, run.Path(splitDir), run.Path(modelsDir), params, opts.Seed, opts.Workers, log)
+	if err != nil {
+		return nil, err
+	}
+	run.Manifest.Models = models
+	var files []string
+	summary := map[string]any{}
+	for name, m := range models {
+		for _, f := range m.Files {
+			files = append(files, filepath.Join(modelsDir, f))
+		}
+		summary[name+"_seconds"] = m.Seconds
+	}
+	return summary, run.RecordArtifacts(files...)
+}
+
+func (r *Runner) evaluate(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {
+	if !run.Done(StageTrain) || run.Manifest.Params == nil {
+		return nil, errors.New("evaluate: the run has no trained models: run `marquee pipeline train` first")
+	}
+	metrics, err := Evaluate(ctx, run.Path(splitDir), run.Path(modelsDir), *run.Manifest.Params, opts.Workers, log)
+	if err != nil {
+		return nil, err
+	}
+	run.Manifest.Metrics = metrics
+	summary := map[string]any{}
+	for name, m := range metrics {
+		summary[name+"_ndcg_at_10"] = m.NDCG
+	}
+	return summary, nil
+}
+
+func (r *Runner) publish(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {
+	if r.Lists == nil {
+		return nil, errors.New("publish: no list store configured")
+	}
+	if !run.Done(StageTrain) || run.Manifest.Params == nil {
+		return nil, errors.New("publish: the run has no trained models: run `marquee pipeline train` first")
+	}
+	model, err := ChooseModel(opts.Publish.Model, run.Manifest.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	n, err := Publish(ctx, run.Manifest.RunID, run.Path(exportDir), run.Path(splitDir), run.Path(modelsDir), r.Lists, model,
+		*run.Manifest.Params, opts.Publish, run.Manifest.Seed, opts.Workers, log)
+	if err != nil {
+		return nil, err
+	}
+	run.Manifest.Published = &Publication{Model: model, Lists: n, At: r.Now().UTC()}
+	return map[string]any{"model": model, "lists": n}, nil
+}
