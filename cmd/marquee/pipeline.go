@@ -1,0 +1,297 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/features"
+	"github.com/marquee/marquee/pipeline"
+)
+
+// pipelineFlags are the settings of the pipeline subcommands.
+type pipelineFlags struct {
+	runID    string
+	from, to string
+	seed     uint64
+	workers  int
+	models   string
+	publish  string
+	topN     int
+	output   string
+	recs     string
+	resume   bool
+	params   pipeline.TrainParams
+	exportCf pipeline.ExportConfig
+}
+
+func newPipelineCommand(g *globals) *cobra.Command {
+	pf := &pipelineFlags{}
+	cmd := &cobra.Command{
+		Use:   "pipeline",
+		Short: "Run the batch pipeline: export, split, train, evaluate, publish",
+		Long: `Each stage works on a run directory under WORKDIR/runs/<run-id> and records
+what it did in the run's manifest.json. export starts a new run; the other
+stages work on the latest run unless --run names one. run executes every
+stage in order.`,
+	}
+	cmd.PersistentFlags().StringVar(&pf.runID, "run", "", "run ID to work on (default: the latest run)")
+	cmd.PersistentFlags().IntVar(&pf.workers, "workers", 0, "goroutines for training and evaluation (0: one per CPU)")
+
+	stage := func(name, short string, setUp func(*cobra.Command)) *cobra.Command {
+		c := &cobra.Command{
+			Use:   name,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runStages(cmd, g, pf, []string{name})
+			},
+		}
+		if setUp != nil {
+			setUp(c)
+		}
+		return c
+	}
+	exportFlags := func(c *cobra.Command) {
+		c.Flags().StringVar(&pf.from, "from", "", "start of the export window, inclusive: RFC 3339 time or YYYY-MM-DD (default: the beginning)")
+		c.Flags().StringVar(&pf.to, "to", "", "end of the export window, exclusive: RFC 3339 time or YYYY-MM-DD (default: no end)")
+		c.Flags().IntVar(&pf.exportCf.Concurrency, "concurrency", 8, "partitions read at once")
+	}
+	trainFlags := func(c *cobra.Command) {
+		c.Flags().Uint64Var(&pf.seed, "seed", 42, "random seed of training; the same seed and data give the same models")
+		c.Flags().StringVar(&pf.models, "models", "all", "comma-separated models to train: "+strings.Join(pipeline.AllModels, ", "))
+		c.Flags().IntVar(&pf.params.IALS.Factors, "ials-factors", 0, "iALS factors (0: the model's default)")
+		c.Flags().Float64Var(&pf.params.IALS.Regularization, "ials-reg", 0, "iALS regularisation (0: the model's default)")
+		c.Flags().Float64Var(&pf.params.IALS.Alpha, "ials-alpha", 0, "iALS confidence scale alpha (0: the model's default)")
+		c.Flags().IntVar(&pf.params.ALS.Factors, "als-factors", 0, "explicit ALS factors (0: the model's default)")
+		c.Flags().IntVar(&pf.params.KNN.K, "knn-k", 0, "item-kNN neighbours per item (0: the model's default)")
+	}
+	publishFlags := func(c *cobra.Command) {
+		c.Flags().StringVar(&pf.publish, "model", "", "model whose lists users get (default: the best NDCG@10 of the run)")
+		c.Flags().IntVar(&pf.topN, "top-n", 100, "titles per user list")
+	}
+	evaluateFlags := func(c *cobra.Command) {
+		c.Flags().StringVar(&pf.output, "output", "table", "output format: table or json")
+		c.Flags().StringVar(&pf.recs, "recs", "", "score a CSV of user_id,rank,item_id written by any tool, on the run's split")
+	}
+
+	runCmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run every stage in order and print a summary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStages(cmd, g, pf, pipeline.Stages)
+		},
+	}
+	runCmd.Flags().BoolVar(&pf.resume, "resume", false, "continue the run named by --run (or the latest) from its first unfinished stage")
+	exportFlags(runCmd)
+	trainFlags(runCmd)
+	publishFlags(runCmd)
+	runCmd.Flags().StringVar(&pf.output, "output", "table", "summary format: table or json")
+
+	cmd.AddCommand(
+		stage(pipeline.StageExport, "Export events of a time window to Parquet, starting a new run", exportFlags),
+		stage(pipeline.StageSplit, "Split the exported ratings into train and test Parquet files", nil),
+		stage(pipeline.StageTrain, "Train the models on the split", trainFlags),
+		stage(pipeline.StageEvaluate, "Score the trained models, or a CSV of lists, on the split", evaluateFlags),
+		stage(pipeline.StagePublish, "Publish top-N, similar and trending lists as a new current run", publishFlags),
+		runCmd,
+	)
+	return cmd
+}
+
+// options turns flags into stage options.
+func (pf *pipelineFlags) options() (pipeline.Options, error) {
+	w, err := parseWindow(pf.from, pf.to)
+	if err != nil {
+		return pipeline.Options{}, err
+	}
+	models, err := pipeline.ParseModels(pf.models)
+	if err != nil {
+		return pipeline.Options{}, fmt.Errorf("invalid --models: %w", err)
+	}
+	params := pf.params
+	params.Models = models
+	return pipeline.Options{
+		Window: w, Seed: pf.seed, Workers: pf.workers, Split: features.DefaultSplit, Params: params,
+		Export: pf.exportCf, Publish: pipeline.PublishConfig{Model: pf.publish, TopN: pf.topN},
+	}, nil
+}
+
+func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []string) error {
+	ctx := cmd.Context()
+	opts, err := pf.options()
+	if err != nil {
+		return err
+	}
+	if pf.output != "table" && pf.output != "json" {
+		return fmt.Errorf("invalid --output %q: use table or json", pf.output)
+	}
+	ws := pipeline.Workspace{Dir: g.workdir}
+	runner := &pipeline.Runner{Workspace: ws, Log: g.log, Now: time.Now}
+
+	needs := func(s string) bool { return slices.Contains(stages, s) }
+	if needs(pipeline.StageExport) {
+		store, err := openStore(ctx, g.store)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		runner.Source = store
+	}
+	if needs(pipeline.StagePublish) {
+		lists, err := openLists(ctx, g.cache)
+		if err != nil {
+			return err
+		}
+		defer lists.Close()
+		runner.Lists = lists
+	}
+
+	run, err := openOrCreateRun(ws, pf, stages, opts)
+	if err != nil {
+		return err
+	}
+	if pf.recs != "" {
+		m, err := pipeline.EvaluateRecs(run.Path("split"), pf.recs)
+		if err != nil {
+			return err
+		}
+		return printMetrics(cmd.OutOrStdout(), pf.output, map[string]pipeline.Metrics{filepath.Base(pf.recs): m})
+	}
+
+	start := time.Now()
+	if len(stages) > 1 {
+		err = runner.All(ctx, run, opts, pf.resume)
+	} else {
+		err = runner.Stage(ctx, run, stages[0], opts)
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", run.Manifest.RunID, err)
+	}
+	return printOutcome(cmd.OutOrStdout(), pf.output, run, stages, time.Since(start))
+}
+
+// openOrCreateRun starts a new run for export and run (unless resuming), and
+// opens the named or latest run for the other stages.
+func openOrCreateRun(ws pipeline.Workspace, pf *pipelineFlags, stages []string, opts pipeline.Options) (*pipeline.Run, error) {
+	fresh := stages[0] == pipeline.StageExport && !pf.resume
+	if !fresh {
+		return ws.OpenRun(pf.runID)
+	}
+	id := pf.runID
+	if id == "" {
+		id = pipeline.NewRunID(time.Now())
+	}
+	return ws.CreateRun(id, opts.Seed, opts.Window, time.Now())
+}
+
+func parseWindow(from, to string) (data.Window, error) {
+	var w data.Window
+	var err error
+	if w.From, err = parseTime("--from", from); err != nil {
+		return w, err
+	}
+	if w.To, err = parseTime("--to", to); err != nil {
+		return w, err
+	}
+	if !w.From.IsZero() && !w.To.IsZero() && !w.From.Before(w.To) {
+		return w, fmt.Errorf("invalid window: --from %s is not before --to %s", from, to)
+	}
+	return w, nil
+}
+
+func parseTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid %s %q: use an RFC 3339 time (2024-05-01T00:00:00Z) or a date (2024-05-01)", flag, s)
+}
+
+func printOutcome(out io.Writer, format string, run *pipeline.Run, stages []string, elapsed time.Duration) error {
+	m := run.Manifest
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if slices.Equal(stages, []string{pipeline.StageEvaluate}) {
+			return enc.Encode(m.Metrics)
+		}
+		return enc.Encode(m)
+	}
+
+	fmt.Fprintf(out, "run %s (%s)\n\n", m.RunID, run.Dir)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STAGE\tSTATUS\tSECONDS\tSUMMARY")
+	for _, s := range stages {
+		rec := m.Stages[s]
+		if rec == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\n", s, rec.Status, rec.Seconds, summaryText(rec.Summary))
+	}
+	tw.Flush()
+	if len(m.Metrics) > 0 && (slices.Contains(stages, pipeline.StageEvaluate)) {
+		fmt.Fprintln(out)
+		if err := printMetrics(out, "table", m.Metrics); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "\ntotal %.2f s\n", elapsed.Seconds())
+	return nil
+}
+
+func summaryText(s map[string]any) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		if !strings.HasSuffix(k, "_seconds") && !strings.HasSuffix(k, "_ndcg_at_10") && k != "by_type" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, s[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func printMetrics(out io.Writer, format string, metrics map[string]pipeline.Metrics) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(metrics)
+	}
+	names := make([]string, 0, len(metrics))
+	for n := range metrics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODEL\tNDCG@10\tRECALL@20\tHITRATE@10\tMAP@10\tCOVERAGE@10\tRMSE\tUSERS\t")
+	for _, n := range names {
+		m := metrics[n]
+		rmse := "-"
+		if m.RMSE != nil {
+			rmse = fmt.Sprintf("%.4f", *m.RMSE)
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%d\t\n", n, m.NDCG, m.Recall, m.HitRate, m.MAP, m.Coverage, rmse, m.Users)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// globals are the settings every subcommand shares. Each flag can also be set
+// through the environment as MARQUEE_<FLAG>, with dashes as underscores; a
+// flag on the command line wins over the environment.
+type globals struct {
+	workdir   string
+	store     string
+	cache     string
+	logLevel  string
+	logFormat string
+	profile   string
+
+	log         *slog.Logger
+	stopProfile func()
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "marquee",
+		Short:         "Marquee: recommendations for a video platform",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			return g.setUp()
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if g.stopProfile != nil {
+				g.stopProfile()
+			}
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.workdir, "workdir", "marquee-data", "directory for the embedded store, the embedded cache and pipeline runs")
+	f.StringVar(&g.store, "store", "", "event and catalog store URL: sqlite://PATH (default: sqlite://WORKDIR/marquee.db)")
+	f.StringVar(&g.cache, "cache", "", "published-list store URL: sqlite://PATH (default: sqlite://WORKDIR/cache.db)")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&g.profile, "cpuprofile", "", "write a CPU profile of the command to this file, for go tool pprof")
+
+	root.AddCommand(newDataCommand(g), newPipelineCommand(g), newServeCommand(g))
+	return root
+}
+
+// applyEnv sets every flag not given on the command line from its
+// MARQUEE_* environment variable, if there is one.
+func applyEnv(flags *pflag.FlagSet) error {
+	var err error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "MARQUEE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if setErr := f.Value.Set(v); setErr != nil {
+				err = fmt.Errorf("invalid %s=%q: %w", name, v, setErr)
+			}
+		}
+	})
+	return err
+}
+
+func (g *globals) setUp() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", g.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.logFormat {
+	case "text":
+		g.log = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	case "json":
+		g.log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	default:
+		return fmt.Errorf("invalid --log-format %q: use text or json", g.logFormat)
+	}
+	if g.profile != "" {
+		f, err := os.Create(g.profile)
+		if err != nil {
+			return fmt.Errorf("invalid --cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		g.stopProfile = func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+	}
+	if g.store == "" {
+		g.store = "sqlite://" + filepath.Join(g.workdir, "marquee.db")
+	}
+	if g.cache == "" {
+		g.cache = "sqlite://" + filepath.Join(g.workdir, "cache.db")
+	}
+	return nil
+}

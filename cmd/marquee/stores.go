@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/data/sqlite"
+)
+
+// openStore opens the event and catalog store named by a URL.
+func openStore(ctx context.Context, url string) (data.Store, error) {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil, fmt.Errorf("invalid store URL %q: want sqlite://PATH", url)
+	}
+	switch scheme {
+	case "sqlite":
+		path, err := sqlitePath(rest)
+		if err != nil {
+			return nil, fmt.Errorf("invalid store URL %q: %w", url, err)
+		}
+		return sqlite.Open(ctx, path)
+	default:
+		return nil, fmt.Errorf("invalid store URL %q: unknown scheme %q, want sqlite", url, scheme)
+	}
+}
+
+// openLists opens the published-list store named by a URL.
+func openLists(ctx context.Context, url string) (data.Lists, error) {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil, fmt.Errorf("invalid cache URL %q: want sqlite://PATH", url)
+	}
+	switch scheme {
+	case "sqlite":
+		path, err := sqlitePath(rest)
+		if err != nil {
+			return nil, fmt.Errorf("invalid cache URL %q: %w", url, err)
+		}
+		return sqlite.OpenLists(ctx, path)
+	default:
+		return nil, fmt.Errorf("invalid cache URL %q: unknown scheme %q, want sqlite", url, scheme)
+	}
+}
+
+// sqlitePath returns the file path of a sqlite:// URL, creating its
+// directory: sqlite:///abs/path is absolute, sqlite://rel/path relative to
+// the working directory.
+func sqlitePath(rest string) (string, error) {
+	path, _, _ := strings.Cut(rest, "?")
+	if path == "" {
+		return "", fmt.Errorf("empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	return path, nil
+}
