@@ -3,14 +3,15 @@ package models_test
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/marquee/marquee/features"
+	"github.com/marquee/marquee/internal/testenv"
 	"github.com/marquee/marquee/models"
 	"github.com/marquee/marquee/models/als"
 	"github.com/marquee/marquee/models/eval"
@@ -18,21 +19,10 @@ import (
 	"github.com/marquee/marquee/models/popularity"
 )
 
-// movieLensPath is where MovieLens ml-latest-small lies when the shared data
-// folder sits beside the repository; MARQUEE_MOVIELENS overrides it.
-const movieLensPath = "../../shared/data/ml-latest-small/ratings.csv"
-
 // loadMovieLens reads a ratings.csv of userId,movieId,rating,timestamp.
 func loadMovieLens(t testing.TB) []features.Interaction {
 	t.Helper()
-	path := movieLensPath
-	if p := os.Getenv("MARQUEE_MOVIELENS"); p != "" {
-		path = p
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) && os.Getenv("CI") != "true" {
-		t.Skipf("MovieLens ratings not found at %s", path)
-	}
+	f, err := os.Open(filepath.Join(testenv.MovieLensDir(t), "ratings.csv"))
 	if err != nil {
 		t.Fatalf("open MovieLens ratings: %v", err)
 	}

@@ -8,32 +8,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/marquee/marquee/api"
+	"github.com/marquee/marquee/internal/testenv"
 	"github.com/marquee/marquee/pipeline"
 	"github.com/marquee/marquee/serving"
 )
-
-// movieLensDir returns the path of ml-latest-small, skipping the test when it
-// is missing, unless CI is set, where a missing dataset is a failure.
-func movieLensDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MARQUEE_MOVIELENS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data", "ml-latest-small")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "ratings.csv")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MovieLens dataset missing at %s (set MARQUEE_MOVIELENS): %v", dir, err)
-		}
-		t.Skipf("MovieLens dataset missing at %s; set MARQUEE_MOVIELENS to run this test", dir)
-	}
-	return dir
-}
 
 // runCLI runs the marquee command with args and returns its standard output.
 func runCLI(t *testing.T, args ...string) string {
@@ -53,7 +36,7 @@ func TestMovieLensEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run on MovieLens skipped in -short mode")
 	}
-	dir := movieLensDir(t)
+	dir := testenv.MovieLensDir(t)
 	work := t.TempDir()
 	runCLI(t, "--workdir", work, "data", "import", "movielens", dir)
 	out := runCLI(t, "--workdir", work, "pipeline", "run", "--output", "json")

@@ -1,29 +1,15 @@
 package movielens
 
 import (
-	"os"
 	"testing"
 	"time"
+
+	"github.com/marquee/marquee/internal/testenv"
 )
 
-// smallDir returns the ml-latest-small directory: $MARQUEE_ML_SMALL, or by
-// default the shared data folder that sits beside the repository checkout
-// on developer machines and in CI. The dataset is not in the repository
-// because its licence limits redistribution. The test skips when the
-// directory is missing, except under CI=true where it fails.
+// smallDir returns the ml-latest-small directory (see testenv.MovieLensDir).
 func smallDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MARQUEE_ML_SMALL")
-	if dir == "" {
-		dir = "../../../shared/data/ml-latest-small"
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MovieLens ml-latest-small is required under CI=true: %v", err)
-		}
-		t.Skipf("MovieLens ml-latest-small not found: %v", err)
-	}
-	return dir
+	return testenv.MovieLensDir(t)
 }
 
 func TestImportMovieLensSmall(t *testing.T) {
