@@ -225,7 +225,7 @@ func writeDay(w *tables.Writer[tables.EventRow], dir, day string, rows []tables.
 	for part := 0; part*maxRowsPerFile < len(rows); part++ {
 		chunk := rows[part*maxRowsPerFile : min(len(rows), (part+1)*maxRowsPerFile)]
 		name := filepath.Join(dir, "events", "date="+day, fmt.Sprintf("part-%05d.parquet", part))
-		if err := w.WriteUnsynced(name, chunk); err != nil {
+		if err := w.WriteStaged(name, chunk); err != nil {
 			return err
 		}
 	}

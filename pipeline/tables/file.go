@@ -15,17 +15,12 @@ import (
 // appears whole or not at all: rows go to a temporary file in the same
 // directory, which is synced and then renamed over path.
 func Write[T any](path string, rows []T) error {
-	return write(path, rows, true)
-}
-
-// WriteUnsynced is Write without the sync to disk, for callers that write
-// many files and then make them durable at once with SyncFS.
-func WriteUnsynced[T any](path string, rows []T) error {
-	return write(path, rows, false)
+	return NewWriter[T]().write(path, rows)
 }
 
 // SyncFS flushes every written file of the file system that holds dir to
-// disk: one system call in place of one fsync per file.
+// disk: one system call in place of one fsync per file written with
+// WriteStaged.
 func SyncFS(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -36,10 +31,6 @@ func SyncFS(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-func write[T any](path string, rows []T, sync bool) error {
-	return NewWriter[T]().write(path, rows, sync)
 }
 
 // Writer writes Parquet files of rows of type T, reusing its buffers from
@@ -57,12 +48,34 @@ func NewWriter[T any]() *Writer[T] {
 	)}
 }
 
-// WriteUnsynced writes rows to path as WriteUnsynced does.
-func (fw *Writer[T]) WriteUnsynced(path string, rows []T) error {
-	return fw.write(path, rows, false)
+// WriteStaged writes rows straight to path, a new file in a staging
+// directory that is made durable with SyncFS and published whole by a
+// rename. It skips the temporary name and the sync that Write uses, which
+// are most of the cost of a small file. A failed call may leave a partial
+// file at path.
+func (fw *Writer[T]) WriteStaged(path string, rows []T) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fw.w.Reset(f)
+	_, err = fw.w.Write(rows)
+	if err == nil {
+		err = fw.w.Close()
+	}
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
-func (fw *Writer[T]) write(path string, rows []T, sync bool) (err error) {
+func (fw *Writer[T]) write(path string, rows []T) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -84,10 +97,8 @@ func (fw *Writer[T]) write(path string, rows []T, sync bool) (err error) {
 	if err := fw.w.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if sync {
-		if err := tmp.Sync(); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
