@@ -29,7 +29,7 @@ Importing the same files twice leaves the same data.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			store, err := openStore(ctx, g.store)
+			store, err := openStore(ctx, g.store, g.log)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ data, so the demo and tests need no download.`,
 			cfg.End = t.UTC()
 
 			ctx := cmd.Context()
-			store, err := openStore(ctx, g.store)
+			store, err := openStore(ctx, g.store, g.log)
 			if err != nil {
 				return err
 			}

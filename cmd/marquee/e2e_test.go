@@ -93,7 +93,7 @@ func TestMovieLensEndToEnd(t *testing.T) {
 func newTestServer(t *testing.T, work string) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	store, err := openStore(ctx, "sqlite://"+filepath.Join(work, "marquee.db"))
+	store, err := openStore(ctx, "sqlite://"+filepath.Join(work, "marquee.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

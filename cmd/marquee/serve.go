@@ -21,7 +21,7 @@ func newServeCommand(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			store, err := openStore(ctx, g.store)
+			store, err := openStore(ctx, g.store, g.log)
 			if err != nil {
 				return err
 			}

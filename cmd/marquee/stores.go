@@ -3,19 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/data/cassandra"
 	"github.com/marquee/marquee/data/sqlite"
 )
 
-// openStore opens the event and catalog store named by a URL.
-func openStore(ctx context.Context, url string) (data.Store, error) {
+// openStore opens the event and catalog store named by a URL. A Cassandra
+// store gets its schema migrations applied first, which is idempotent.
+func openStore(ctx context.Context, url string, log *slog.Logger) (data.Store, error) {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
-		return nil, fmt.Errorf("invalid store URL %q: want sqlite://PATH", url)
+		return nil, fmt.Errorf("invalid store URL %q: want sqlite://PATH or cassandra://HOSTS/KEYSPACE", url)
 	}
 	switch scheme {
 	case "sqlite":
@@ -24,9 +27,27 @@ func openStore(ctx context.Context, url string) (data.Store, error) {
 			return nil, fmt.Errorf("invalid store URL %q: %w", url, err)
 		}
 		return sqlite.Open(ctx, path)
+	case "cassandra":
+		store, err := openCassandra(ctx, url, log)
+		if err != nil {
+			return nil, err
+		}
+		if err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+		return store, nil
 	default:
-		return nil, fmt.Errorf("invalid store URL %q: unknown scheme %q, want sqlite", url, scheme)
+		return nil, fmt.Errorf("invalid store URL %q: unknown scheme %q, want sqlite or cassandra", url, scheme)
 	}
+}
+
+func openCassandra(ctx context.Context, url string, log *slog.Logger) (*cassandra.Store, error) {
+	cfg, err := cassandra.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("invalid store URL: %w", err)
+	}
+	return cassandra.Open(ctx, cfg, log.With("subsystem", "cassandra"))
 }
 
 // openLists opens the published-list store named by a URL.
