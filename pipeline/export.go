@@ -72,7 +72,9 @@ type ExportResult struct {
 // dir holds either the previous export or the new one, never a mix. When a
 // partition still fails after its retries, Export returns an error naming
 // the partitions left and keeps the finished ones, so running it again with
-// the same window reads only what remains.
+// the same window reads only what remains. Once cfg.Concurrency partitions
+// (at least two) have failed in a row, the store is taken to be unreachable
+// and no further partition is started.
 func Export(ctx context.Context, src Source, w data.Window, dir string, cfg ExportConfig, log *slog.Logger) (ExportResult, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
@@ -137,9 +139,10 @@ func Export(ctx context.Context, src Source, w data.Window, dir string, cfg Expo
 
 // collectDays reads the events of every partition, grouped by UTC day. A
 // source read as one partition is read straight into memory. The partitions
-// of a partitioned source go through the spool in staging, so that a failed
-// export resumes without reading finished partitions again. It returns how
-// many partitions an earlier run had finished.
+// of a partitioned source are also stored in the spool in staging, so that
+// a failed export resumes without reading finished partitions again: those
+// an earlier run finished are read back from there. It returns how many
+// partitions an earlier run had finished.
 func collectDays(ctx context.Context, src Source, w data.Window, parts []data.ScanPartition, staging string,
 	cfg ExportConfig, log *slog.Logger) (map[string][]tables.EventRow, int, error) {
 	if len(parts) == 1 && parts[0] == wholeLog {
@@ -163,11 +166,14 @@ func collectDays(ctx context.Context, src Source, w data.Window, parts []data.Sc
 	if resumed > 0 {
 		log.Info("export: resuming", "done_partitions", resumed, "partitions", len(parts))
 	}
-	if err := readPartitions(ctx, src, w, parts, sp, cfg, log); err != nil {
+	days := newDayRows()
+	if err := sp.readDone(ctx, parts, days); err != nil {
 		return nil, 0, err
 	}
-	days, err := sp.days(parts)
-	return days, resumed, err
+	if err := readPartitions(ctx, src, w, parts, sp, days, cfg, log); err != nil {
+		return nil, 0, err
+	}
+	return days.days, resumed, nil
 }
 
 // writeDays sorts and writes each day's rows, several days at once. It

@@ -272,6 +272,49 @@ func TestExportResumesAfterFailure(t *testing.T) {
 	}
 }
 
+// A store that fails every read is taken to be unreachable: after as many
+// failures in a row as reads run at once, no more partitions are started.
+// One bad partition among good ones does not stop the others.
+func TestExportStopsWhenPartitionsFailInARow(t *testing.T) {
+	users := []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6"}
+	tests := []struct {
+		name        string
+		concurrency int
+		failing     []string
+		maxRead     int // partitions read at least once, at most
+		wantErr     string
+	}{
+		// Two in a row stop the export; a third read may be in flight.
+		{"every partition fails", 2, users, 3, "7 of 7 partitions not read: "},
+		{"one bad partition", 1, []string{"u3"}, 7, "1 of 7 partitions not read: 1 failed after 2 attempts; "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Without the sample's last event, whose user has no partition
+			// of the failing ones.
+			src := &memSource{events: sampleEvents()[:300], failing: map[string]int{}}
+			for _, u := range tc.failing {
+				src.failing["user="+u] = 100
+			}
+			cfg := ExportConfig{Concurrency: tc.concurrency, Attempts: 2, Backoff: time.Millisecond}
+			_, err := Export(context.Background(), src, data.Window{}, filepath.Join(t.TempDir(), "export"), cfg, discardLogger())
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+			if !errors.Is(err, data.ErrUnavailable) {
+				t.Errorf("error %v does not wrap data.ErrUnavailable", err)
+			}
+			read := len(src.reads)
+			if read > tc.maxRead || read < min(tc.maxRead, 2) {
+				t.Errorf("%d of 7 partitions read, want 2 to %d", read, tc.maxRead)
+			}
+			if notStarted := strings.Contains(err.Error(), "not started"); notStarted != (read < 7) {
+				t.Errorf("error %q, with %d of 7 partitions read", err, read)
+			}
+		})
+	}
+}
+
 func TestExportCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
