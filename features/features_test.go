@@ -99,7 +99,7 @@ func TestWatchStrength(t *testing.T) {
 		watch("u1", "a", data.WatchProgress, 30, 100, 2),
 		watch("u1", "b", data.WatchComplete, 90, 100, 3),
 		watch("u1", "b", data.WatchComplete, 100, 100, 9),
-		watch("u1", "c", data.WatchStart, 0, 100, 4), // nothing watched: left out
+		watch("u1", "c", data.WatchStart, 0, 100, 4),   // nothing watched: left out
 		watch("u2", "a", data.WatchProgress, 50, 0, 5), // unknown duration: left out
 	}
 	got := WatchStrength(events)
