@@ -13,6 +13,7 @@ import (
 	"github.com/marquee/marquee/features"
 	"github.com/marquee/marquee/models"
 	"github.com/marquee/marquee/models/als"
+	"github.com/marquee/marquee/models/ease"
 	"github.com/marquee/marquee/models/itemknn"
 	"github.com/marquee/marquee/models/popularity"
 	"github.com/marquee/marquee/models/topn"
@@ -44,6 +45,7 @@ func TestGolden(t *testing.T) {
 		{"implicit", func() (models.Scorer, error) {
 			return als.TrainImplicit(ctx, d.R, als.ImplicitConfig{Factors: 3, Regularization: 1, Seed: 42})
 		}},
+		{"ease", func() (models.Scorer, error) { return ease.Train(ctx, d.R, ease.Config{Lambda: 1, MinCount: 1}) }},
 	}
 
 	var b strings.Builder

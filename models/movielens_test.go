@@ -14,6 +14,7 @@ import (
 	"github.com/marquee/marquee/internal/testenv"
 	"github.com/marquee/marquee/models"
 	"github.com/marquee/marquee/models/als"
+	"github.com/marquee/marquee/models/ease"
 	"github.com/marquee/marquee/models/eval"
 	"github.com/marquee/marquee/models/itemknn"
 	"github.com/marquee/marquee/models/popularity"
@@ -104,6 +105,11 @@ func TestMovieLens(t *testing.T) {
 		{"popularity", func() (models.Scorer, error) { return popularity.Train(ctx, ml.d.R) }},
 		{"itemknn", func() (models.Scorer, error) { return itemknn.Train(ctx, ml.d.R, itemknn.Config{}) }},
 		{"ials", func() (models.Scorer, error) { return als.TrainImplicit(ctx, ml.d.R, als.ImplicitConfig{}) }},
+		{"ease", func() (models.Scorer, error) {
+			// EASE takes ratings minus 2.5, so that low ratings count against a title.
+			centered := ml.d.R.Map(func(v float64) float64 { return v - 2.5 })
+			return ease.Train(ctx, centered, ease.Config{})
+		}},
 	}
 	for _, s := range scorers {
 		start := time.Now()
@@ -119,6 +125,9 @@ func TestMovieLens(t *testing.T) {
 	for _, name := range []string{"itemknn", "ials"} {
 		if got, pop := ranking[name].NDCG, ranking["popularity"].NDCG; got <= pop {
 			t.Errorf("%s NDCG@10 = %.4f, want above popularity's %.4f", name, got, pop)
+		}
+		if got, e := ranking[name].NDCG, ranking["ease"].NDCG; e <= got {
+			t.Errorf("EASE NDCG@10 = %.4f, want above %s's %.4f", e, name, got)
 		}
 	}
 

@@ -560,3 +560,60 @@ func BenchmarkImplicitFoldIn(b *testing.B) {
 		}
 	}
 }
+
+// TestNegativeFeedback trains on two blocks of tastes where every user also
+// dislikes a third of the items they rated, and checks that the disliked
+// items score below the liked ones.
+func TestNegativeFeedback(t *testing.T) {
+	ctx := context.Background()
+	likes := synth.TwoBlocks(40, 60, 0.3, 0, 1)
+	var entries []features.Entry
+	for u := 0; u < likes.Rows; u++ {
+		cols, _ := likes.Row(u)
+		for k, i := range cols {
+			v := 2.0
+			if k%3 == 0 {
+				v = -2 // a dislike
+			}
+			entries = append(entries, features.Entry{Row: u, Col: int(i), Value: v})
+		}
+	}
+	r, err := features.NewCSR(likes.Rows, likes.Cols, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ImplicitConfig{Factors: 8, Regularization: 1, Alpha: 5, NegativeFeedback: true, Seed: 3}
+	m, err := TrainImplicit(ctx, r, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var liked, disliked float64
+	var nLiked, nDisliked int
+	scores := make([]float64, r.Cols)
+	for u := 0; u < r.Rows; u++ {
+		m.Score(u, scores)
+		cols, vals := r.Row(u)
+		for k, i := range cols {
+			if vals[k] > 0 {
+				liked += scores[i]
+				nLiked++
+			} else {
+				disliked += scores[i]
+				nDisliked++
+			}
+		}
+	}
+	if liked/float64(nLiked) <= disliked/float64(nDisliked)+0.3 {
+		t.Errorf("mean score of liked items %.3f, of disliked %.3f: want liked clearly above",
+			liked/float64(nLiked), disliked/float64(nDisliked))
+	}
+
+	if _, err := TrainImplicit(ctx, r, ImplicitConfig{Factors: 8}); err == nil || !strings.Contains(err.Error(), "invalid value -2") {
+		t.Errorf("negative values without NegativeFeedback: error = %v, want an invalid value", err)
+	}
+	folded, err := m.FoldIn([]int32{0, 1}, []float64{2, -2})
+	if err != nil || len(folded.Factors) != 8 {
+		t.Errorf("FoldIn with a dislike = %v, %v; want factors", folded, err)
+	}
+}

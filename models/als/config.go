@@ -68,6 +68,11 @@ type ImplicitConfig struct {
 	LogScale bool
 	Epsilon  float64 // default 1
 
+	// NegativeFeedback accepts values <= 0 as dislikes: preference 0 where
+	// a positive value has preference 1, with the confidence of -v. Without
+	// it, negative values are an error.
+	NegativeFeedback bool
+
 	// Progress, when set, is called after every iteration, counting from 1,
 	// with the training loss.
 	Progress func(iter int, loss float64)
@@ -96,6 +101,16 @@ func (c ImplicitConfig) Validate() error {
 		positiveFloat("Epsilon", c.Epsilon),
 		positiveInt("Workers", c.Workers),
 	)
+}
+
+// signedConfidence returns the confidence of an observed value v, negated
+// for a dislike. Since every confidence is at least 1, the sign carries the
+// preference: 1 when positive, 0 when negative.
+func (c ImplicitConfig) signedConfidence(v float64) float64 {
+	if c.NegativeFeedback && v <= 0 {
+		return -c.confidence(-v)
+	}
+	return c.confidence(v)
 }
 
 // confidence returns the weight of an observed value v.

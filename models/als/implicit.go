@@ -3,6 +3,7 @@ package als
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
@@ -25,15 +26,16 @@ type Implicit struct {
 }
 
 // TrainImplicit factorises r, a user-by-item matrix of non-negative
-// feedback strengths. Each iteration solves every user given the items, then
-// every item given the users, and records the weighted loss
+// feedback strengths, or of any finite values with NegativeFeedback, where
+// values <= 0 are dislikes. Each iteration solves every user given the
+// items, then every item given the users, and records the weighted loss
 // sum over all pairs of c_ui·(p_ui - x_u·y_i)² + Regularization·(|X|² + |Y|²).
 func TrainImplicit(ctx context.Context, r *features.CSR, cfg ImplicitConfig) (*Implicit, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkInput(r, true); err != nil {
+	if err := checkInput(r, !cfg.NegativeFeedback); err != nil {
 		return nil, err
 	}
 
@@ -43,7 +45,7 @@ func TrainImplicit(ctx context.Context, r *features.CSR, cfg ImplicitConfig) (*I
 		UserFactors: randomFactors(r.Rows, cfg.Factors, rng),
 		cfg:         cfg,
 	}
-	if err := m.train(ctx, r.Map(cfg.confidence)); err != nil {
+	if err := m.train(ctx, r.Map(cfg.signedConfidence)); err != nil {
 		return nil, cancelled(ctx, err)
 	}
 	if err := m.check(); err != nil {
@@ -53,7 +55,7 @@ func TrainImplicit(ctx context.Context, r *features.CSR, cfg ImplicitConfig) (*I
 	return m, nil
 }
 
-// train runs the iterations on c, the matrix of confidences.
+// train runs the iterations on c, the matrix of signed confidences.
 func (m *Implicit) train(ctx context.Context, c *features.CSR) error {
 	ct := c.Transpose()
 	users := newImplicitSide(c, m.cfg)
@@ -117,8 +119,9 @@ func (s *implicitSide) solve(ctx context.Context, other *mat.Dense, g []float64,
 }
 
 // rowProblem is the system of one row:
-// (G + Σ_k (c_k - 1)·y_k·y_kᵀ + reg·I)·x = Σ_k c_k·y_k
-// where y_k is row cols[k] of other and G is otherᵀ·other.
+// (G + Σ_k (|c_k| - 1)·y_k·y_kᵀ + reg·I)·x = Σ_{k: c_k > 0} c_k·y_k
+// where y_k is row cols[k] of other, G is otherᵀ·other, and a negative c_k
+// is the confidence of a dislike.
 type rowProblem struct {
 	other *mat.Dense
 	gram  []float64
@@ -143,20 +146,22 @@ func (p *rowProblem) mul(v, dst []float64) {
 		blas64.Vector{N: f, Inc: 1, Data: v}, p.reg, blas64.Vector{N: f, Inc: 1, Data: dst})
 	for k, c := range p.cols {
 		y := p.other.RawRowView(int(c))
-		floats.AddScaled(dst, (p.conf[k]-1)*floats.Dot(y, v), y)
+		floats.AddScaled(dst, (math.Abs(p.conf[k])-1)*floats.Dot(y, v), y)
 	}
 }
 
 // conjugateGradient improves x in place by up to steps conjugate-gradient
 // steps, starting from the x it is given.
 func (p *rowProblem) conjugateGradient(s *cgScratch, x []float64, steps int) {
-	// r = b - A·x, with b = Σ c_k·y_k.
+	// r = b - A·x, with b = Σ c_k·y_k over the liked items.
 	p.mul(x, s.ap)
 	for k := range s.r {
 		s.r[k] = -s.ap[k]
 	}
 	for k, c := range p.cols {
-		floats.AddScaled(s.r, p.conf[k], p.other.RawRowView(int(c)))
+		if p.conf[k] > 0 {
+			floats.AddScaled(s.r, p.conf[k], p.other.RawRowView(int(c)))
+		}
 	}
 	copy(s.p, s.r)
 	rr := floats.Dot(s.r, s.r)
@@ -188,7 +193,11 @@ func (m *Implicit) loss(ctx context.Context, c *features.CSR, itemGram []float64
 			cols, conf := c.Row(u)
 			for k, i := range cols {
 				s := floats.Dot(x, m.ItemFactors.RawRowView(int(i)))
-				l += conf[k]*(1-s)*(1-s) - s*s
+				pref := 0.0
+				if conf[k] > 0 {
+					pref = 1
+				}
+				l += math.Abs(conf[k])*(pref-s)*(pref-s) - s*s
 			}
 			perUser[u] = l + m.cfg.Regularization*sumSquares(x)
 		}
@@ -239,11 +248,11 @@ func (m *Implicit) Score(u int, dst []float64) {
 // keeping the item side fixed. It solves the user's system of a training
 // step exactly, by Cholesky factorisation, where training takes a few
 // conjugate-gradient steps. A user without feedback gets zeros. It returns
-// an error for an item index out of range or a value that is negative or not
-// finite.
+// an error for an item index out of range or a value that is not finite, or
+// negative without NegativeFeedback.
 func (m *Implicit) FoldIn(items []int32, values []float64) (Folded, error) {
 	f := m.cfg.Factors
-	if err := checkFoldIn(items, values, rows(m.ItemFactors), true); err != nil {
+	if err := checkFoldIn(items, values, rows(m.ItemFactors), !m.cfg.NegativeFeedback); err != nil {
 		return Folded{}, err
 	}
 	sys := newSystem(f)
@@ -253,9 +262,11 @@ func (m *Implicit) FoldIn(items []int32, values []float64) (Folded, error) {
 	sys.addDiagonal(m.cfg.Regularization)
 	for k, i := range items {
 		y := m.ItemFactors.RawRowView(int(i))
-		c := m.cfg.confidence(values[k])
-		sys.addOuter(c-1, y)
-		floats.AddScaled(sys.b, c, y)
+		c := m.cfg.signedConfidence(values[k])
+		sys.addOuter(math.Abs(c)-1, y)
+		if c > 0 {
+			floats.AddScaled(sys.b, c, y)
+		}
 	}
 	if !sys.solve() {
 		return Folded{}, fmt.Errorf("fold in: %w", errNotPositiveDefinite)

@@ -19,8 +19,10 @@
 //
 // each averaged over the evaluated users. Coverage@10 is the number of
 // distinct candidate items in the top 10 of the evaluated users' lists,
-// divided by the number of candidate items. An item repeated in a list counts
-// once, at its first rank.
+// divided by the number of candidate items. LongTail@10 is the share of the
+// candidate items in those top 10s that lie outside the head: the HeadShare
+// of candidate items with the most training users (ties broken by ID in
+// string order). An item repeated in a list counts once, at its first rank.
 //
 // Every function is safe for concurrent use and changes none of its inputs.
 package eval
@@ -38,6 +40,10 @@ const (
 	K       = 10 // NDCG, HitRate, MAP and Coverage
 	RecallK = 20 // Recall
 )
+
+// HeadShare is the share of candidate items, the most popular in training,
+// that LongTail counts as the head.
+const HeadShare = 0.2
 
 // DefaultThreshold is the lowest test rating of a relevant item when
 // Config.Threshold is zero.
@@ -61,6 +67,7 @@ func (c Config) threshold() float64 {
 type Ranking struct {
 	NDCG, Recall, HitRate, MAP float64 // means over the evaluated users
 	Coverage                   float64
+	LongTail                   float64 // share of listed candidates outside the popular head
 
 	Users        int // evaluated users: those with at least one relevant item
 	MissingLists int // evaluated users without a list, who score 0
@@ -94,14 +101,24 @@ func Rank(lists map[string][]string, train, test []features.Interaction, cfg Con
 	// Users are visited in sorted order so the floating-point sums, and so
 	// the means, are the same on every run.
 	covered := set{}
+	head := popularHead(train, len(candidates))
+	var slots, tail int
 	for _, user := range sortedKeys(relevant) {
 		list, ok := lists[user]
 		r.addUser(list, ok, relevant[user])
-		for _, item := range list[:min(len(list), K)] {
-			if _, ok := candidates[item]; ok {
-				covered[item] = struct{}{}
+		for _, item := range distinct(list, K) {
+			if _, ok := candidates[item]; !ok {
+				continue
+			}
+			covered[item] = struct{}{}
+			slots++
+			if _, ok := head[item]; !ok {
+				tail++
 			}
 		}
+	}
+	if slots > 0 {
+		r.LongTail = float64(tail) / float64(slots)
 	}
 
 	if r.Users > 0 {
@@ -148,6 +165,27 @@ func trainingSets(train []features.Interaction) (items set, byUser map[string]se
 		byUser[x.UserID][x.ItemID] = struct{}{}
 	}
 	return items, byUser
+}
+
+// popularHead returns the ceil(HeadShare·n) items of train with the most
+// distinct users, ties broken by ID, where n is the number of its items.
+func popularHead(train []features.Interaction, n int) set {
+	type pair struct{ user, item string }
+	users := map[string]int{}
+	done := map[pair]bool{}
+	for _, x := range train {
+		if p := (pair{x.UserID, x.ItemID}); !done[p] {
+			done[p] = true
+			users[x.ItemID]++
+		}
+	}
+	items := sortedKeys(users)
+	slices.SortStableFunc(items, func(a, b string) int { return users[b] - users[a] })
+	head := set{}
+	for _, item := range items[:int(math.Ceil(HeadShare*float64(n)))] {
+		head[item] = struct{}{}
+	}
+	return head
 }
 
 // relevantItems returns each user's test items valued at least threshold.

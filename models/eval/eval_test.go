@@ -54,11 +54,15 @@ func TestRank(t *testing.T) {
 	u2NDCG := lg(1) / (lg(1) + lg(2) + lg(3))
 	u5NDCG := (lg(1) + lg(3)) / (lg(1) + lg(2))
 	want := Ranking{
-		NDCG:         (u1NDCG + u2NDCG + 0 + u5NDCG) / 4,
-		Recall:       (2.0/2 + 1.0/3 + 0 + 2.0/2) / 4,
-		HitRate:      (1 + 1 + 0 + 1) / 4.0,
-		MAP:          ((1.0/2+2.0/4)/2 + (1.0/1)/3 + 0 + (1.0/1+2.0/3)/2) / 4,
-		Coverage:     6.0 / 8, // e, b, f, c, a, h
+		NDCG:     (u1NDCG + u2NDCG + 0 + u5NDCG) / 4,
+		Recall:   (2.0/2 + 1.0/3 + 0 + 2.0/2) / 4,
+		HitRate:  (1 + 1 + 0 + 1) / 4.0,
+		MAP:      ((1.0/2+2.0/4)/2 + (1.0/1)/3 + 0 + (1.0/1+2.0/3)/2) / 4,
+		Coverage: 6.0 / 8, // e, b, f, c, a, h
+		// The head is the ceil(0.2·8) = 2 most popular items: a (two users)
+		// and b (first by ID of the items with one). Listed candidates:
+		// e b f c | a | h b, of which e, f, c and h are in the tail.
+		LongTail:     4.0 / 7,
 		Users:        4,
 		MissingLists: 1,
 		Unknown:      1,
@@ -82,6 +86,7 @@ func TestRankThreshold(t *testing.T) {
 		HitRate:  1,
 		MAP:      (1.0/2 + 2.0/4) / 3,
 		Coverage: 4.0 / 8,
+		LongTail: 3.0 / 4,
 		Users:    1,
 	}
 	checkRanking(t, got, want)
@@ -107,7 +112,9 @@ func TestRankCutoffs(t *testing.T) {
 
 	got := Rank(map[string][]string{"v": list}, train, test, Config{})
 
-	want := Ranking{Recall: 10.0 / 20, Coverage: 10.0 / 45, Users: 1}
+	// Every item has one user: the head is the first ceil(0.2·45) = 9 by ID,
+	// A..I, and the top 10 holds mA..mJ, all in the tail.
+	want := Ranking{Recall: 10.0 / 20, Coverage: 10.0 / 45, LongTail: 1, Users: 1}
 	checkRanking(t, got, want)
 }
 
@@ -122,6 +129,7 @@ func checkRanking(t *testing.T, got, want Ranking) {
 		{"HitRate", got.HitRate, want.HitRate},
 		{"MAP", got.MAP, want.MAP},
 		{"Coverage", got.Coverage, want.Coverage},
+		{"LongTail", got.LongTail, want.LongTail},
 	}
 	for _, f := range floats {
 		if math.Abs(f.got-f.want) > 1e-12 {
@@ -211,4 +219,50 @@ func TestRMSE(t *testing.T) {
 	if math.Abs(got.RMSE-want.RMSE) > 1e-12 || got.Ratings != want.Ratings || got.Skipped != want.Skipped {
 		t.Errorf("RMSE = %+v, want %+v", got, want)
 	}
+}
+
+// TestScoresToMetrics follows a tiny case from scores to metrics by hand:
+// tied scores are ranked by lower item index, and both users have fewer
+// relevant items than K.
+func TestScoresToMetrics(t *testing.T) {
+	train := xs("x", "a", 4.0, "y", "b", 4.0, "z", "c", 1.0, "z", "d", 1.0, "z", "e", 1.0)
+	test := xs(
+		"x", "c", 4.0, "x", "e", 5.0, "x", "d", 3.5, // relevant c, e; d is below the threshold
+		"y", "d", 4.0, // relevant d
+	)
+	d, err := features.NewDataset(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Items a..e by index; c and d tie.
+	scorer := fixedScorer{3, 1, 2, 2, 0}
+
+	lists, err := Lists(context.Background(), scorer, d, test, RecallK, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLists := map[string][]string{
+		"x": {"c", "d", "b", "e"}, // a is x's own; c before d on the tie
+		"y": {"a", "c", "d", "e"}, // b is y's own
+	}
+	if !reflect.DeepEqual(lists, wantLists) {
+		t.Fatalf("Lists = %v, want %v", lists, wantLists)
+	}
+
+	got := Rank(lists, train, test, Config{})
+
+	xNDCG := (lg(1) + lg(4)) / (lg(1) + lg(2)) // hits at ranks 1 and 4 of 2 relevant
+	yNDCG := lg(3) / lg(1)                     // a hit at rank 3 of 1 relevant
+	want := Ranking{
+		NDCG:     (xNDCG + yNDCG) / 2,
+		Recall:   (2.0/2 + 1.0/1) / 2,
+		HitRate:  1,
+		MAP:      ((1.0/1+2.0/4)/2 + (1.0/3)/1) / 2,
+		Coverage: 5.0 / 5,
+		// The head is ceil(0.2·5) = 1 item: a, the first by ID of five items
+		// with one user each. Of the 8 listed candidates, 7 are in the tail.
+		LongTail: 7.0 / 8,
+		Users:    2,
+	}
+	checkRanking(t, got, want)
 }
