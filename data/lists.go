@@ -45,6 +45,12 @@ type RunWriter interface {
 	// lists it already wrote.
 	Put(ctx context.Context, lists []ListEntry) error
 
+	// PutArtifact writes an opaque artifact of the run under a name, such
+	// as the item factors that serving folds new users in with. Like a
+	// list, it stays hidden until Commit, and writing a name again replaces
+	// the artifact.
+	PutArtifact(ctx context.Context, name string, b []byte) error
+
 	// Commit marks the run complete and makes it current in one atomic step.
 	Commit(ctx context.Context) error
 
@@ -70,6 +76,10 @@ type Lists interface {
 	// under that kind and key.
 	List(ctx context.Context, runID string, kind ListKind, key string) ([]ScoredItem, error)
 
+	// Artifact returns an artifact of a complete run, or ErrNotFound when
+	// the run is unknown or incomplete or has no artifact of that name.
+	Artifact(ctx context.Context, runID, name string) ([]byte, error)
+
 	// Activate makes an earlier complete run current, for rollback. It
 	// returns ErrNotFound for an unknown or incomplete run.
 	Activate(ctx context.Context, runID string) error
@@ -77,8 +87,8 @@ type Lists interface {
 	// Runs returns the runs held, newest first.
 	Runs(ctx context.Context) ([]PublishedRun, error)
 
-	// DeleteRun removes a run's lists. It returns ErrConflict for the current
-	// run and nil for an unknown one.
+	// DeleteRun removes a run's lists and artifacts. It returns ErrConflict
+	// for the current run and nil for an unknown one.
 	DeleteRun(ctx context.Context, runID string) error
 
 	// Close releases the store's resources.

@@ -1,7 +1,8 @@
 // Package sqlite is Marquee's embedded storage, the single-machine default:
 // [Store] implements data.Store and [Lists] implements data.Lists, both in
 // SQLite database files through modernc.org/sqlite, a pure Go driver, so
-// nothing needs cgo or a server.
+// nothing needs cgo or a server. Store also implements data.Sessions and
+// data.EventEraser, for the accounts of the HTTP API.
 //
 // Both types are safe for concurrent use by many goroutines, and several
 // processes may open the same file. Each handle writes through a single

@@ -3,13 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/data/internal/listblob"
 )
 
 // listsSchema lists the migrations of the list store schema, in the same way
@@ -29,7 +28,7 @@ CREATE TABLE lists (
 	run_id TEXT NOT NULL REFERENCES runs (id),
 	kind   TEXT NOT NULL,
 	key    TEXT NOT NULL,
-	items  BLOB NOT NULL, -- see encodeItems
+	items  BLOB NOT NULL, -- see package listblob
 	PRIMARY KEY (run_id, kind, key)
 );
 
@@ -41,6 +40,15 @@ END;
 CREATE TABLE current_run (
 	singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
 	run_id    TEXT NOT NULL REFERENCES runs (id)
+);
+`, `
+-- Opaque artifacts of a run, such as the item factors of its model. They do
+-- not count as lists.
+CREATE TABLE artifacts (
+	run_id TEXT NOT NULL REFERENCES runs (id),
+	name   TEXT NOT NULL,
+	data   BLOB NOT NULL,
+	PRIMARY KEY (run_id, name)
 );
 `}
 
@@ -54,8 +62,9 @@ type Lists struct {
 	db  *pools
 	now func() time.Time
 
-	listStmt    *sql.Stmt
-	currentStmt *sql.Stmt
+	listStmt     *sql.Stmt
+	artifactStmt *sql.Stmt
+	currentStmt  *sql.Stmt
 }
 
 var _ data.Lists = (*Lists)(nil)
@@ -76,6 +85,10 @@ func OpenLists(ctx context.Context, path string, opts ...Option) (*Lists, error)
 	l.listStmt, err = db.read.PrepareContext(ctx, `SELECT l.items FROM lists l JOIN runs r ON r.id = l.run_id
 		WHERE l.run_id = ? AND l.kind = ? AND l.key = ? AND r.complete = 1`)
 	if err == nil {
+		l.artifactStmt, err = db.read.PrepareContext(ctx, `SELECT a.data FROM artifacts a JOIN runs r ON r.id = a.run_id
+		WHERE a.run_id = ? AND a.name = ? AND r.complete = 1`)
+	}
+	if err == nil {
 		l.currentStmt, err = db.read.PrepareContext(ctx, `SELECT run_id FROM current_run`)
 	}
 	if err != nil {
@@ -87,7 +100,7 @@ func OpenLists(ctx context.Context, path string, opts ...Option) (*Lists, error)
 // Close closes the list store. Calls after Close fail.
 func (l *Lists) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{l.listStmt, l.currentStmt} {
+	for _, st := range []*sql.Stmt{l.listStmt, l.artifactStmt, l.currentStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -145,18 +158,33 @@ func (l *Lists) Current(ctx context.Context) (string, error) {
 // when the run is unknown or incomplete or has no list under kind and key.
 // A stored empty list is returned as a nil slice and a nil error.
 func (l *Lists) List(ctx context.Context, runID string, kind data.ListKind, key string) ([]data.ScoredItem, error) {
-	var blob string // a string, not []byte, so that decodeItems can share its memory
+	var blob string // a string, not []byte, so that the decoded IDs can share its memory
 	err := l.listStmt.QueryRowContext(ctx, runID, string(kind), key).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = data.ErrNotFound
 	}
 	if err == nil {
 		var items []data.ScoredItem
-		if items, err = decodeItems(blob); err == nil {
+		if items, err = listblob.Decode(blob); err == nil {
 			return items, nil
 		}
 	}
 	return nil, wrap(fmt.Sprintf("list %s %q of run %q", kind, key, runID), err)
+}
+
+// Artifact returns an artifact of a complete run, or an error wrapping
+// ErrNotFound when the run is unknown or incomplete or has no artifact of
+// that name.
+func (l *Lists) Artifact(ctx context.Context, runID, name string) ([]byte, error) {
+	var b []byte
+	err := l.artifactStmt.QueryRowContext(ctx, runID, name).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = data.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("artifact %q of run %q", name, runID), err)
+	}
+	return b, nil
 }
 
 // Activate makes an earlier complete run current, for rollback. It returns an
@@ -236,8 +264,12 @@ func deleteRun(ctx context.Context, tx *sql.Tx, runID string, onlyIncomplete boo
 		return err
 	}
 
-	// The lists go first because their foreign key refers to the run.
+	// The lists and artifacts go first because their foreign keys refer to
+	// the run.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM lists WHERE run_id = ?`, runID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM artifacts WHERE run_id = ?`, runID); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, runID)
@@ -266,7 +298,7 @@ func (w *runWriter) Put(ctx context.Context, lists []data.ListEntry) error {
 		if err := validateListEntry(e); err != nil {
 			return wrap(op, fmt.Errorf("list %d: %w", i, err))
 		}
-		rows[i] = []any{w.runID, string(e.Kind), e.Key, encodeItems(e.Items)}
+		rows[i] = []any{w.runID, string(e.Kind), e.Key, listblob.Encode(e.Items)}
 	}
 
 	err := w.lists.db.update(ctx, func(tx *sql.Tx) error {
@@ -275,6 +307,28 @@ func (w *runWriter) Put(ctx context.Context, lists []data.ListEntry) error {
 		}
 		return insertChunked(ctx, tx, `INSERT INTO lists (run_id, kind, key, items)`, `(?, ?, ?, ?)`,
 			`ON CONFLICT (run_id, kind, key) DO UPDATE SET items = excluded.items`, rows)
+	})
+	return wrap(op, err)
+}
+
+// PutArtifact writes an artifact of the run, replacing one of the same name.
+// It returns an error wrapping ErrInvalid for an empty name and ErrConflict
+// when the run was committed or aborted meanwhile.
+func (w *runWriter) PutArtifact(ctx context.Context, name string, b []byte) error {
+	op := fmt.Sprintf("put artifact %q of run %q", name, w.runID)
+	switch {
+	case w.done:
+		return wrap(op, fmt.Errorf("%w: the writer was committed or aborted", data.ErrConflict))
+	case name == "":
+		return wrap(op, fmt.Errorf("%w: artifact name is empty", data.ErrInvalid))
+	}
+	err := w.lists.db.update(ctx, func(tx *sql.Tx) error {
+		if err := requireIncomplete(ctx, tx, w.runID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, name, data) VALUES (?, ?, ?)
+			ON CONFLICT (run_id, name) DO UPDATE SET data = excluded.data`, w.runID, name, b)
+		return err
 	})
 	return wrap(op, err)
 }
@@ -344,72 +398,4 @@ func (w *runWriter) Abort(ctx context.Context) error {
 	}
 	w.done = true
 	return nil
-}
-
-// itemsFormat is the first byte of every list blob. A blob is the format
-// byte, the item count as a uvarint, then for each item the length of its ID
-// as a uvarint, the ID's bytes and its score as a little-endian float32.
-const itemsFormat = 1
-
-func encodeItems(items []data.ScoredItem) []byte {
-	size := 1 + binary.MaxVarintLen64
-	for _, it := range items {
-		size += binary.MaxVarintLen64 + len(it.ID) + 4
-	}
-
-	b := make([]byte, 0, size)
-	b = append(b, itemsFormat)
-	b = binary.AppendUvarint(b, uint64(len(items)))
-	for _, it := range items {
-		b = binary.AppendUvarint(b, uint64(len(it.ID)))
-		b = append(b, it.ID...)
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(it.Score))
-	}
-	return b
-}
-
-// decodeItems decodes a blob written by encodeItems. The IDs it returns share
-// the memory of blob.
-func decodeItems(blob string) ([]data.ScoredItem, error) {
-	if len(blob) == 0 || blob[0] != itemsFormat {
-		return nil, errors.New("list blob has an unknown format")
-	}
-	rest := blob[1:]
-	n, rest, ok := uvarint(rest)
-	if !ok || n > uint64(len(rest)) {
-		return nil, errors.New("list blob has a malformed item count")
-	}
-	if n == 0 {
-		return nil, nil
-	}
-
-	items := make([]data.ScoredItem, n)
-	for i := range items {
-		var size uint64
-		size, rest, ok = uvarint(rest)
-		if !ok || size+4 > uint64(len(rest)) {
-			return nil, fmt.Errorf("list blob is truncated at item %d", i)
-		}
-		items[i].ID = rest[:size]
-		items[i].Score = math.Float32frombits(littleEndian32(rest[size : size+4]))
-		rest = rest[size+4:]
-	}
-	return items, nil
-}
-
-// uvarint reads a uvarint from the front of s without copying s.
-func uvarint(s string) (uint64, string, bool) {
-	var x uint64
-	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
-		c := s[i]
-		if c < 0x80 {
-			return x | uint64(c)<<(7*i), s[i+1:], true
-		}
-		x |= uint64(c&0x7f) << (7 * i)
-	}
-	return 0, s, false
-}
-
-func littleEndian32(s string) uint32 {
-	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }

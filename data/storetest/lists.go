@@ -36,6 +36,9 @@ func RunLists(t *testing.T, newLists func(t *testing.T) Opener[data.Lists]) {
 		{"AbortKeepsCurrent", testAbortKeepsCurrent},
 		{"DurableAfterReopen", testListsDurableAfterReopen},
 		{"ConcurrentReadersDuringPublish", testConcurrentReadersDuringPublish},
+		{"ArtifactRoundTrip", testArtifactRoundTrip},
+		{"ArtifactHiddenBeforeCommit", testArtifactHiddenBeforeCommit},
+		{"ArtifactGoesWithRun", testArtifactGoesWithRun},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -494,4 +497,85 @@ func testConcurrentReadersDuringPublish(t *testing.T, open Opener[data.Lists]) {
 	if reads.Load() == 0 {
 		t.Error("readers made no complete pass while runs were published")
 	}
+}
+
+func checkArtifact(t *testing.T, l data.Lists, runID, name string, want []byte) {
+	t.Helper()
+	call := fmt.Sprintf("Artifact(%q, %q)", runID, name)
+	got, err := l.Artifact(t.Context(), runID, name)
+	if want == nil {
+		wantErr(t, call, err, data.ErrNotFound)
+		return
+	}
+	must(t, call, err)
+	if string(got) != string(want) {
+		t.Errorf("%s: got %d bytes %.20q, want %d bytes %.20q", call, len(got), got, len(want), want)
+	}
+}
+
+func testArtifactRoundTrip(t *testing.T, open Opener[data.Lists]) {
+	l, ctx := openLists(t, open), t.Context()
+	big := make([]byte, 5<<20) // the item factors of 10,000 titles and 128 factors
+	for i := range big {
+		big[i] = byte(i * 7919 >> 3)
+	}
+	odd := []byte("\x00\xff" + hostile[0])
+
+	w, err := l.NewRun(ctx, "r1")
+	must(t, "NewRun", err)
+	must(t, "Put", w.Put(ctx, []data.ListEntry{userList("u1", items("r1", 2))}))
+	must(t, "PutArtifact(big)", w.PutArtifact(ctx, "big", big))
+	must(t, "PutArtifact(odd)", w.PutArtifact(ctx, hostile[6], []byte("first")))
+	must(t, "PutArtifact(odd) again", w.PutArtifact(ctx, hostile[6], odd))
+	must(t, "PutArtifact(empty)", w.PutArtifact(ctx, "empty", []byte{}))
+	must(t, "Commit", w.Commit(ctx))
+
+	checkArtifact(t, l, "r1", "big", big)
+	checkArtifact(t, l, "r1", hostile[6], odd)
+	checkArtifact(t, l, "r1", "empty", []byte{})
+	checkArtifact(t, l, "r1", "missing", nil)
+	checkArtifact(t, l, "unknown", "big", nil)
+	if r := runsByID(t, l)["r1"]; r.Lists != 1 {
+		t.Errorf("Runs: got %d lists in r1, want 1: artifacts are not lists", r.Lists)
+	}
+}
+
+func testArtifactHiddenBeforeCommit(t *testing.T, open Opener[data.Lists]) {
+	l, ctx := openLists(t, open), t.Context()
+	w, err := l.NewRun(ctx, "r1")
+	must(t, "NewRun", err)
+	must(t, "PutArtifact", w.PutArtifact(ctx, "factors", []byte("r1")))
+	checkArtifact(t, l, "r1", "factors", nil)
+
+	// A resumed writer's artifact stays hidden too, and it replaces the
+	// first writer's.
+	w, err = l.NewRun(ctx, "r1")
+	must(t, "NewRun resuming r1", err)
+	must(t, "PutArtifact", w.PutArtifact(ctx, "factors", []byte("r1 again")))
+	checkArtifact(t, l, "r1", "factors", nil)
+	must(t, "Commit", w.Commit(ctx))
+	checkArtifact(t, l, "r1", "factors", []byte("r1 again"))
+
+	_, err = l.NewRun(ctx, "r1")
+	wantErr(t, "NewRun of a complete run", err, data.ErrConflict)
+}
+
+func testArtifactGoesWithRun(t *testing.T, open Opener[data.Lists]) {
+	l, ctx := openLists(t, open), t.Context()
+	for _, id := range []string{"r1", "r2"} {
+		w, err := l.NewRun(ctx, id)
+		must(t, "NewRun", err)
+		must(t, "PutArtifact", w.PutArtifact(ctx, "factors", []byte(id)))
+		must(t, "Commit", w.Commit(ctx))
+	}
+	w, err := l.NewRun(ctx, "r3")
+	must(t, "NewRun", err)
+	must(t, "PutArtifact", w.PutArtifact(ctx, "factors", []byte("r3")))
+	must(t, "Abort", w.Abort(ctx))
+	must(t, "DeleteRun(r1)", l.DeleteRun(ctx, "r1"))
+
+	checkArtifact(t, l, "r1", "factors", nil)
+	checkArtifact(t, l, "r2", "factors", []byte("r2"))
+	publish(t, l, "r3")
+	checkArtifact(t, l, "r3", "factors", nil)
 }

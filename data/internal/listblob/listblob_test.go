@@ -1,4 +1,4 @@
-package sqlite
+package listblob
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/marquee/marquee/data"
 )
 
-func TestItemsRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) {
 	tests := []struct {
 		name  string
 		items []data.ScoredItem
@@ -24,59 +24,80 @@ func TestItemsRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeItems(string(encodeItems(tc.items)))
+			blob := Encode(tc.items)
+			if got, want := len(blob), Size(tc.items); got != want {
+				t.Errorf("len(Encode(x)): got %d, want Size(x) = %d", got, want)
+			}
+			got, err := Decode(string(blob))
 			if err != nil {
-				t.Fatalf("decodeItems: %v", err)
+				t.Fatalf("Decode: %v", err)
 			}
 			if !reflect.DeepEqual(got, tc.items) {
-				t.Errorf("decodeItems(encodeItems(x)): got %v, want %v", got, tc.items)
+				t.Errorf("Decode(Encode(x)): got %v, want %v", got, tc.items)
 			}
 		})
 	}
 }
 
-func TestDecodeItemsMalformed(t *testing.T) {
-	valid := string(encodeItems([]data.ScoredItem{{ID: "a", Score: 1}, {ID: "bc", Score: 2}}))
+func TestAppendKeepsPrefix(t *testing.T) {
+	items := []data.ScoredItem{{ID: "a", Score: 1}}
+	b := Append([]byte("head"), items)
+	if string(b[:4]) != "head" {
+		t.Fatalf("Append: got prefix %q, want %q", b[:4], "head")
+	}
+	got, err := Decode(string(b[4:]))
+	if err != nil || !reflect.DeepEqual(got, items) {
+		t.Errorf("Decode(Append(head, x)[4:]): got %v, %v, want %v", got, err, items)
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	valid := string(Encode([]data.ScoredItem{{ID: "a", Score: 1}, {ID: "bc", Score: 2}}))
 	tests := []struct{ name, blob string }{
 		{"empty", ""},
 		{"unknown format", "\x02" + valid[1:]},
 		{"count without items", "\x01\x05"},
 		{"truncated count", "\x01\x80"},
 		{"truncated score", valid[:len(valid)-1]},
+		{"trailing bytes", valid + "x"},
+		{"bytes after an empty list", "\x01\x00x"},
 		{"ID longer than the blob", "\x01\x01\x7f"},
 		{"huge count", "\x01\xff\xff\xff\xff\xff\xff\xff\xff\x7f"},
+		{"count overflowing 64 bits", "\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"},
 	}
 	for _, tc := range tests {
-		if items, err := decodeItems(tc.blob); err == nil {
-			t.Errorf("decodeItems(%s %q): got %v and no error", tc.name, tc.blob, items)
+		if items, err := Decode(tc.blob); err == nil {
+			t.Errorf("Decode(%s %q): got %v and no error", tc.name, tc.blob, items)
 		}
 	}
 }
 
-func FuzzDecodeItems(f *testing.F) {
-	f.Add(string(encodeItems([]data.ScoredItem{{ID: "a", Score: 1}, {ID: "bc", Score: 2}})))
+func FuzzDecode(f *testing.F) {
+	f.Add(string(Encode([]data.ScoredItem{{ID: "a", Score: 1}, {ID: "bc", Score: 2}})))
 	f.Add("\x01\x00")
 	f.Fuzz(func(t *testing.T, blob string) {
-		items, err := decodeItems(blob)
+		items, err := Decode(blob)
 		if err != nil {
 			return
 		}
-		// What decodes must encode back to a blob that decodes the same.
-		again, err := decodeItems(string(encodeItems(items)))
-		if err != nil || len(again) != len(items) {
-			t.Fatalf("re-decoding %q: got %d items, %v, want %d", blob, len(again), err, len(items))
+		// What decodes must encode to a blob that decodes to the same items.
+		// The bytes may differ, since a uvarint has more than one encoding.
+		first := Encode(items)
+		again, err := Decode(string(first))
+		if err != nil || string(Encode(again)) != string(first) {
+			t.Fatalf("re-decoding %q: got %v, %v, want %v", blob, again, err, items)
 		}
 	})
 }
 
-// BenchmarkItemsCodec compares the blob encoding with JSON on a list of 100
+// BenchmarkCodec compares the blob encoding with JSON on a list of 100
 // items, to justify the binary format.
-func BenchmarkItemsCodec(b *testing.B) {
+func BenchmarkCodec(b *testing.B) {
 	items := make([]data.ScoredItem, 100)
 	for i := range items {
 		items[i] = data.ScoredItem{ID: fmt.Sprintf("tt%07d", i*7919), Score: float32(100-i) / 7}
 	}
-	blob := string(encodeItems(items))
+	blob := string(Encode(items))
 	jsonBlob, err := json.Marshal(items)
 	if err != nil {
 		b.Fatal(err)
@@ -86,13 +107,13 @@ func BenchmarkItemsCodec(b *testing.B) {
 	b.Run("binary/encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			encodeItems(items)
+			Encode(items)
 		}
 	})
 	b.Run("binary/decode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeItems(blob); err != nil {
+			if _, err := Decode(blob); err != nil {
 				b.Fatal(err)
 			}
 		}
