@@ -1,6 +1,8 @@
 // Package cassandra is Marquee's production storage: [Store] implements
 // data.Store and data.PartitionedScanner on Apache Cassandra (4.0 or
-// later) through the gocql driver.
+// later) through the gocql driver. It also implements data.Sessions, the
+// sign-in sessions of the HTTP API, with a lightweight transaction for
+// every session write.
 //
 // # Setup
 //

@@ -136,7 +136,7 @@ CREATE TABLE watch_events (
 ) WITHOUT ROWID;
 CREATE INDEX watch_events_user_at ON watch_events (user_id, at);
 CREATE INDEX watch_events_at ON watch_events (at);
-`}
+`, sessionsSchema}
 
 // Option changes a setting of Open or OpenLists.
 type Option func(*config)

@@ -61,8 +61,8 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	if _, err := s.User(t.Context(), "u1"); err != nil {
 		t.Errorf("User after the second Open: %v", err)
 	}
-	if got := schemaVersion(t, path, "store"); got != 1 {
-		t.Errorf("schema_version of store: got %d, want 1", got)
+	if got := schemaVersion(t, path, "store"); got != 2 {
+		t.Errorf("schema_version of store: got %d, want 2", got)
 	}
 }
 
@@ -82,8 +82,8 @@ func TestOpenConcurrently(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := schemaVersion(t, path, "store"); got != 1 {
-		t.Errorf("schema_version of store: got %d, want 1", got)
+	if got := schemaVersion(t, path, "store"); got != 2 {
+		t.Errorf("schema_version of store: got %d, want 2", got)
 	}
 }
 
@@ -158,8 +158,8 @@ func TestStoreAndListsShareFile(t *testing.T) {
 	if _, err := l.Current(t.Context()); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("Current: got error %v, want ErrNotFound", err)
 	}
-	if got := schemaVersion(t, path, "lists"); got != 1 {
-		t.Errorf("schema_version of lists: got %d, want 1", got)
+	if got := schemaVersion(t, path, "lists"); got != 2 {
+		t.Errorf("schema_version of lists: got %d, want 2", got)
 	}
 }
 
