@@ -189,3 +189,12 @@ func splitGenres(s string) []string {
 	}
 	return genres
 }
+
+// SplitTitle splits a trailing year in brackets off a MovieLens title, as
+// the importer does: "Heat (1995)" gives "Heat" and 1995, and a title
+// without a year comes back whole with year 0. Other importers of
+// MovieLens layouts use it to name titles the same way.
+func SplitTitle(title string) (name string, year int) { return splitTitle(title) }
+
+// SplitGenres splits "Action|Comedy" into its genres, as the importer does.
+func SplitGenres(s string) []string { return splitGenres(s) }
