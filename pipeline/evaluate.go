@@ -26,6 +26,7 @@ type Metrics struct {
 	HitRate  float64  `json:"hit_rate_at_10"`
 	MAP      float64  `json:"map_at_10"`
 	Coverage float64  `json:"coverage_at_10"`
+	LongTail float64  `json:"long_tail_at_10"`
 	RMSE     *float64 `json:"rmse,omitempty"`
 
 	Users         int `json:"users"`
@@ -35,7 +36,7 @@ type Metrics struct {
 
 func rankingMetrics(r eval.Ranking) Metrics {
 	return Metrics{NDCG: r.NDCG, Recall: r.Recall, HitRate: r.HitRate, MAP: r.MAP, Coverage: r.Coverage,
-		Users: r.Users, MissingLists: r.MissingLists, NonCandidates: r.NonCandidates()}
+		LongTail: r.LongTail, Users: r.Users, MissingLists: r.MissingLists, NonCandidates: r.NonCandidates()}
 }
 
 // split is a written split, read back.
@@ -87,7 +88,11 @@ func Evaluate(ctx context.Context, splitDir, modelsDir string, p TrainParams, wo
 			log.Info("evaluate: model not trained in this run, skipped", "model", name)
 			continue
 		}
-		f, err := load(dir, name, in.dataset(name), p)
+		d, err := in.modelData(name, p)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		f, err := load(dir, name, d, p)
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: %w", err)
 		}
@@ -133,6 +138,77 @@ func EvaluateRecs(splitDir, path string) (Metrics, error) {
 		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
 	}
 	return rankingMetrics(eval.Rank(lists, s.train, s.test, eval.Config{})), nil
+}
+
+// EvaluatePredictions scores rating predictions written by any tool: a CSV
+// file with the header user_id,item_id,prediction. Like Marquee's own RMSE,
+// it is taken over the test ratings whose user and item both appear in
+// training. Such a rating without a prediction is an error, and other
+// predictions are ignored.
+func EvaluatePredictions(splitDir, path string) (Metrics, error) {
+	s, err := readSplit(splitDir)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
+	}
+	preds, err := readPredictions(path)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
+	}
+	d, err := features.NewDataset(s.train)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
+	}
+	var sum float64
+	n := 0
+	for _, x := range s.test {
+		_, okU := d.Users.Index(x.UserID)
+		_, okI := d.Items.Index(x.ItemID)
+		if !okU || !okI {
+			continue
+		}
+		p, ok := preds[[2]string{x.UserID, x.ItemID}]
+		if !ok {
+			return Metrics{}, fmt.Errorf("evaluate %s: no prediction for user %q, item %q", path, x.UserID, x.ItemID)
+		}
+		sum += (p - x.Value) * (p - x.Value)
+		n++
+	}
+	rmse := math.Sqrt(sum / float64(n))
+	return Metrics{RMSE: &rmse}, nil
+}
+
+// readPredictions reads a user_id,item_id,prediction CSV.
+func readPredictions(path string) (map[[2]string]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = 3
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	if header[0] != "user_id" || header[1] != "item_id" || header[2] != "prediction" {
+		return nil, fmt.Errorf("header is %q, want user_id,item_id,prediction", header)
+	}
+	preds := map[[2]string]float64{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return preds, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, err := strconv.ParseFloat(rec[2], 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			line, _ := r.FieldPos(2)
+			return nil, fmt.Errorf("line %d: prediction %q is not a finite number", line, rec[2])
+		}
+		preds[[2]string{rec[0], rec[1]}] = v
+	}
 }
 
 // readRecs reads a user_id,rank,item_id CSV into ranked lists.

@@ -8,6 +8,7 @@ import (
 	"github.com/marquee/marquee/features"
 	"github.com/marquee/marquee/models"
 	"github.com/marquee/marquee/models/als"
+	"github.com/marquee/marquee/models/ease"
 	"github.com/marquee/marquee/models/itemknn"
 	"github.com/marquee/marquee/models/popularity"
 )
@@ -25,6 +26,7 @@ type fitted struct {
 	baseline *als.Baseline
 	knn      *itemknn.Model
 	pop      *popularity.Model
+	ease     *ease.Model
 }
 
 // scorer returns the model as a Scorer.
@@ -38,6 +40,8 @@ func (f *fitted) scorer() models.Scorer {
 		return f.baseline
 	case f.knn != nil:
 		return f.knn
+	case f.ease != nil:
+		return f.ease
 	}
 	return f.pop
 }
@@ -53,14 +57,24 @@ func (f *fitted) predictor() models.Predictor {
 	return nil
 }
 
-// inputs are the datasets models train on.
+// inputs are the datasets models train on. It keeps the transformed
+// datasets it builds, so it is not safe for concurrent use.
 type inputs struct {
 	ratings *features.Dataset // current ratings
 	watches *features.Dataset // watch strengths; nil without watch events
+
+	rawRatings, rawWatches []features.Interaction
+	transformed            map[transformKey]*features.Dataset
+}
+
+// transformKey names a dataset built from transformed interactions.
+type transformKey struct {
+	watches bool
+	t       features.Transform
 }
 
 func newInputs(ratings, watches []features.Interaction) (*inputs, error) {
-	in := &inputs{}
+	in := &inputs{rawRatings: ratings, rawWatches: watches, transformed: map[transformKey]*features.Dataset{}}
 	var err error
 	if in.ratings, err = features.NewDataset(ratings); err != nil {
 		return nil, err
@@ -73,7 +87,8 @@ func newInputs(ratings, watches []features.Interaction) (*inputs, error) {
 	return in, nil
 }
 
-// dataset returns the dataset a model trains on, or nil when there is none.
+// dataset returns the dataset of a model's events before any transform, or
+// nil when there is none.
 func (in *inputs) dataset(name string) *features.Dataset {
 	if name == ModelIALSWatch {
 		return in.watches
@@ -81,15 +96,58 @@ func (in *inputs) dataset(name string) *features.Dataset {
 	return in.ratings
 }
 
+// modelData returns the dataset a model trains on: its events with the
+// input transform of its parameters applied, or nil when there are none. It
+// has the users and items of dataset(name).
+func (in *inputs) modelData(name string, p TrainParams) (*features.Dataset, error) {
+	d := in.dataset(name)
+	if d == nil {
+		return nil, nil
+	}
+	var t features.Transform
+	switch name {
+	case ModelIALS:
+		t = p.IALS.transform()
+	case ModelIALSWatch:
+		t = p.IALSWatch.transform()
+	case ModelEASE:
+		var err error
+		if t, err = p.EASE.transform(); err != nil {
+			return nil, err
+		}
+	}
+	if t.Identity() {
+		return d, nil
+	}
+
+	key := transformKey{watches: name == ModelIALSWatch, t: t}
+	if cached, ok := in.transformed[key]; ok {
+		return cached, nil
+	}
+
+	raw := in.rawRatings
+	if key.watches {
+		raw = in.rawWatches
+	}
+	out, err := features.NewDataset(t.Apply(raw))
+	if err != nil {
+		return nil, err
+	}
+	in.transformed[key] = out
+	return out, nil
+}
+
 // fit trains one model with a seed and worker count.
 func fit(ctx context.Context, name string, in *inputs, p TrainParams, seed uint64, workers int) (*fitted, error) {
-	d := in.dataset(name)
+	d, err := in.modelData(name, p)
+	if err != nil {
+		return nil, fmt.Errorf("train %s: %w", name, err)
+	}
 	if d == nil || d.R.NNZ() == 0 {
 		return nil, fmt.Errorf("train %s: %w", name, errNoInput)
 	}
 	start := time.Now()
 	f := &fitted{name: name, data: d}
-	var err error
 	switch name {
 	case ModelPopularity:
 		f.pop, err = popularity.Train(ctx, d.R)
@@ -103,11 +161,7 @@ func fit(ctx context.Context, name string, in *inputs, p TrainParams, seed uint6
 		if name == ModelIALSWatch {
 			params = p.IALSWatch
 		}
-		r := d.R
-		if params.Binary {
-			r = r.Map(func(float64) float64 { return 1 })
-		}
-		f.implicit, err = als.TrainImplicit(ctx, r, params.config(seed, workers))
+		f.implicit, err = als.TrainImplicit(ctx, d.R, params.config(seed, workers))
 		if err == nil {
 			f.loss = f.implicit.Loss
 		}
@@ -121,6 +175,8 @@ func fit(ctx context.Context, name string, in *inputs, p TrainParams, seed uint6
 		if err == nil {
 			f.loss = f.baseline.Loss
 		}
+	case ModelEASE:
+		f.ease, err = ease.Train(ctx, d.R, p.EASE.config(workers))
 	default:
 		err = fmt.Errorf("unknown model %q", name)
 	}

@@ -26,6 +26,9 @@ const (
 	StageTrain    = "train"
 	StageEvaluate = "evaluate"
 	StagePublish  = "publish"
+	// StageTune is run on its own, never by a full run: it searches
+	// parameters on a validation split carved out of the training split.
+	StageTune = "tune"
 )
 
 // Stages lists every stage in run order.
@@ -67,6 +70,7 @@ type Manifest struct {
 	Params    *TrainParams            `json:"params,omitempty"`
 	Models    map[string]ModelSummary `json:"models,omitempty"`
 	Metrics   map[string]Metrics      `json:"metrics,omitempty"`
+	Tuning    *Tuning                 `json:"tuning,omitempty"`
 	Stages    map[string]*StageRecord `json:"stages"`
 	Published *Publication            `json:"published,omitempty"`
 	Artifacts []Artifact              `json:"artifacts,omitempty"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/marquee/marquee/features"
 	"github.com/marquee/marquee/models/als"
+	"github.com/marquee/marquee/models/ease"
 	"github.com/marquee/marquee/models/itemknn"
 	"github.com/marquee/marquee/models/popularity"
 	"github.com/marquee/marquee/pipeline/tables"
@@ -22,6 +23,8 @@ const (
 	itemFactorsFile = "item_factors.parquet"
 	neighborsFile   = "neighbors.parquet"
 	scoresFile      = "scores.parquet"
+	inverseFile     = "inverse.parquet"  // EASE in user space: (X·Xᵀ + λI)⁻¹, one row per user
+	diagonalFile    = "diagonal.parquet" // EASE in user space: the diagonal of P per item
 )
 
 // modelInfo is model.json: what a model folder holds besides its Parquet.
@@ -55,6 +58,15 @@ func (f *fitted) save(dir string) ([]string, error) {
 		files[itemFactorsFile] = factorRows(f.data.Items, nil, f.baseline.ItemBias)
 	case f.knn != nil:
 		files[neighborsFile] = neighborRows(f.data.Items, f.knn.Neighbors())
+	case f.ease != nil:
+		parts := f.ease.Parts()
+		if parts.Weights != nil {
+			files[neighborsFile] = neighborRows(f.data.Items, parts.Weights)
+			break
+		}
+		m := f.data.Users.Len()
+		files[inverseFile] = factorRows(f.data.Users, mat.NewDense(m, m, parts.Inverse), nil)
+		files[diagonalFile] = scoreRows(f.data.Items, parts.Diagonal)
 	case f.pop != nil:
 		files[scoresFile] = scoreRows(f.data.Items, f.pop.Counts())
 	}
@@ -128,6 +140,13 @@ func (f *fitted) loadParts(dir string, info modelInfo, p TrainParams) error {
 		}
 		f.knn, err = itemknn.New(d.R, nb, itemknn.Config{Binary: p.KNN.Binary})
 		return err
+	case ModelEASE:
+		parts, err := readEASE(dir, d)
+		if err != nil {
+			return err
+		}
+		f.ease, err = ease.New(d.R, parts, p.EASE.config(0))
+		return err
 	case ModelPopularity:
 		counts, err := readScores(filepath.Join(dir, scoresFile), d.Items)
 		if err != nil {
@@ -137,6 +156,30 @@ func (f *fitted) loadParts(dir string, info modelInfo, p TrainParams) error {
 		return nil
 	}
 	return fmt.Errorf("unknown model %q", f.name)
+}
+
+// readEASE reads the parts of an EASE model in either of its forms.
+func readEASE(dir string, d *features.Dataset) (ease.Parts, error) {
+	var parts ease.Parts
+	if _, err := os.Stat(filepath.Join(dir, neighborsFile)); err == nil {
+		parts.Weights, err = readNeighbors(filepath.Join(dir, neighborsFile), d.Items)
+		return parts, err
+	}
+	inv, _, err := readFactors(filepath.Join(dir, inverseFile), d.Users)
+	if err != nil {
+		return parts, err
+	}
+	if inv == nil || cols(inv) != d.Users.Len() {
+		return parts, fmt.Errorf("%s: want %d values a row", inverseFile, d.Users.Len())
+	}
+	parts.Inverse = inv.RawMatrix().Data
+	parts.Diagonal, err = readScores(filepath.Join(dir, diagonalFile), d.Items)
+	return parts, err
+}
+
+func cols(m *mat.Dense) int {
+	_, c := m.Dims()
+	return c
 }
 
 func factorRows(v *features.Vocab, factors *mat.Dense, bias []float64) []tables.FactorRow {
@@ -209,26 +252,45 @@ func neighborRows(v *features.Vocab, nb *features.CSR) []tables.NeighborRow {
 	return rows
 }
 
+// readNeighbors reads an item-by-item matrix written by neighborRows. Rows
+// in increasing index order with increasing neighbours, as neighborRows
+// writes them, are assembled directly; any other order goes through a sort.
 func readNeighbors(path string, v *features.Vocab) (*features.CSR, error) {
 	rows, err := tables.Read[tables.NeighborRow](path)
 	if err != nil {
 		return nil, err
 	}
 	var entries []features.Entry
+	ordered, last := true, -1
 	for _, r := range rows {
 		i, ok := v.Index(r.ItemID)
 		if !ok || len(r.Neighbors) != len(r.Scores) {
 			return nil, fmt.Errorf("%s: bad row for item %q", path, r.ItemID)
 		}
+		ordered = ordered && i > last
+		last = i
 		for k, id := range r.Neighbors {
 			j, ok := v.Index(id)
 			if !ok {
 				return nil, fmt.Errorf("%s: neighbour %q is not in the training data", path, id)
 			}
+			ordered = ordered && (k == 0 || j > entries[len(entries)-1].Col)
 			entries = append(entries, features.Entry{Row: i, Col: j, Value: float64(r.Scores[k])})
 		}
 	}
-	return features.NewCSR(v.Len(), v.Len(), entries)
+	if !ordered {
+		return features.NewCSR(v.Len(), v.Len(), entries)
+	}
+	m := &features.CSR{Rows: v.Len(), Cols: v.Len(), Indptr: make([]int, v.Len()+1),
+		Indices: make([]int32, len(entries)), Values: make([]float64, len(entries))}
+	for k, e := range entries {
+		m.Indices[k], m.Values[k] = int32(e.Col), e.Value
+		m.Indptr[e.Row+1]++
+	}
+	for i := 0; i < v.Len(); i++ {
+		m.Indptr[i+1] += m.Indptr[i]
+	}
+	return m, nil
 }
 
 func scoreRows(v *features.Vocab, scores []float64) []tables.ScoreRow {

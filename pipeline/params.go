@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/marquee/marquee/features"
 	"github.com/marquee/marquee/models/als"
+	"github.com/marquee/marquee/models/ease"
 	"github.com/marquee/marquee/models/itemknn"
 )
 
@@ -18,13 +21,14 @@ const (
 	ModelIALSWatch  = "ials-watch" // implicit ALS on watch events
 	ModelALS        = "als"        // explicit ALS with biases, for ratings
 	ModelBaseline   = "baseline"   // global mean plus user and item biases
+	ModelEASE       = "ease"       // closed-form item-to-item model on centred ratings
 )
 
 // AllModels lists every model in training order.
-var AllModels = []string{ModelPopularity, ModelItemKNN, ModelIALS, ModelIALSWatch, ModelALS, ModelBaseline}
+var AllModels = []string{ModelPopularity, ModelItemKNN, ModelIALS, ModelIALSWatch, ModelALS, ModelBaseline, ModelEASE}
 
 // rankingModels are the models whose lists can be published.
-var rankingModels = []string{ModelIALS, ModelIALSWatch, ModelItemKNN, ModelALS, ModelPopularity}
+var rankingModels = []string{ModelEASE, ModelIALS, ModelIALSWatch, ModelItemKNN, ModelALS, ModelPopularity}
 
 // ratingModels are the models that predict ratings and get an RMSE.
 var ratingModels = []string{ModelALS, ModelBaseline}
@@ -58,20 +62,109 @@ type IALSParams struct {
 	Epsilon        float64 `json:"epsilon"`
 	// Binary trains on 1 for every rated title instead of the rating value.
 	Binary bool `json:"binary"`
+	// HalfLifeDays, when positive, decays the confidence of an interaction
+	// by its age relative to the user's newest one (see
+	// features.Transform); 0 means no decay.
+	HalfLifeDays float64 `json:"half_life_days,omitempty"`
+	// Center, when positive, trains on the rating minus Center, and takes
+	// the values at or below 0 as dislikes (als.ImplicitConfig's
+	// NegativeFeedback); 0 means off.
+	//
+	// NOTE: the fold-in of models/foldin at serving time applies neither
+	// Center nor HalfLifeDays, so a published model trained with them folds
+	// new users in on raw values.
+	Center float64 `json:"center,omitempty"`
 }
+
+// transform returns the input transform of the parameters.
+func (p IALSParams) transform() features.Transform {
+	return features.Transform{Binary: p.Binary, Offset: p.Center, HalfLife: days(p.HalfLifeDays)}
+}
+
+// days converts a number of days into a duration.
+func days(d float64) time.Duration { return time.Duration(d * float64(24*time.Hour)) }
 
 func (p IALSParams) config(seed uint64, workers int) als.ImplicitConfig {
 	return als.ImplicitConfig{
 		Factors: p.Factors, Iterations: p.Iterations, Regularization: p.Regularization,
 		Alpha: p.Alpha, CGSteps: p.CGSteps, LogScale: p.LogScale, Epsilon: p.Epsilon,
-		Seed: seed, Workers: workers,
+		NegativeFeedback: p.Center > 0, Seed: seed, Workers: workers,
 	}.Defaults()
 }
 
 func (p IALSParams) withDefaults() IALSParams {
 	c := p.config(0, 1)
 	return IALSParams{Factors: c.Factors, Iterations: c.Iterations, Regularization: c.Regularization,
-		Alpha: c.Alpha, CGSteps: c.CGSteps, LogScale: c.LogScale, Epsilon: c.Epsilon, Binary: p.Binary}
+		Alpha: c.Alpha, CGSteps: c.CGSteps, LogScale: c.LogScale, Epsilon: c.Epsilon, Binary: p.Binary,
+		HalfLifeDays: p.HalfLifeDays, Center: p.Center}
+}
+
+// Inputs of EASE: how ratings become its input values.
+const (
+	InputRatings  = "ratings"  // the rating values as they are
+	InputBinary   = "binary"   // 1 for every rated title
+	InputCentered = "centered" // the rating minus Center, so low ratings count against a title
+)
+
+// DefaultEASECenter is the value subtracted from ratings by the centered
+// input when EASEParams.Center is zero: the middle of the 0.5 to 5 scale.
+const DefaultEASECenter = 2.5
+
+// EASEParams are the parameters of EASE.
+type EASEParams struct {
+	Lambda    float64 `json:"lambda"`
+	MinCount  int     `json:"min_count"`
+	Neighbors int     `json:"neighbors"`
+	// Input is ratings, binary or centered (the default).
+	Input  string  `json:"input"`
+	Center float64 `json:"center,omitempty"`
+	// HalfLifeDays, when positive, decays every input value by its age
+	// relative to the user's newest interaction; 0 means no decay.
+	HalfLifeDays float64 `json:"half_life_days,omitempty"`
+}
+
+func (p EASEParams) config(workers int) ease.Config {
+	return ease.Config{Lambda: p.Lambda, MinCount: p.MinCount, Neighbors: p.Neighbors, Workers: workers}.Defaults()
+}
+
+func (p EASEParams) withDefaults() (EASEParams, error) {
+	c := p.config(1)
+	out := EASEParams{Lambda: c.Lambda, MinCount: c.MinCount, Neighbors: c.Neighbors, Input: p.Input,
+		Center: p.Center, HalfLifeDays: p.HalfLifeDays}
+	if out.Input == "" {
+		out.Input = InputCentered
+	}
+	if out.Input == InputCentered && out.Center == 0 {
+		out.Center = DefaultEASECenter
+	}
+	_, err := out.transform()
+	return out, err
+}
+
+// transform returns the input transform of the parameters. Parameters
+// without an input, such as those of a manifest written before EASE
+// existed, take the default input.
+func (p EASEParams) transform() (features.Transform, error) {
+	if p.Input == "" {
+		p.Input = InputCentered
+		if p.Center == 0 {
+			p.Center = DefaultEASECenter
+		}
+	}
+	t := features.Transform{HalfLife: days(p.HalfLifeDays)}
+	switch p.Input {
+	case InputRatings:
+	case InputBinary:
+		t.Binary = true
+	case InputCentered:
+		t.Offset = p.Center
+	default:
+		return t, fmt.Errorf("invalid EASE input %q: use ratings, binary or centered", p.Input)
+	}
+	if err := t.Validate(); err != nil {
+		return t, err
+	}
+	return t, nil
 }
 
 // ALSParams are the parameters of explicit ALS.
@@ -156,6 +249,7 @@ type TrainParams struct {
 	ALS       ALSParams      `json:"als"`
 	Baseline  BaselineParams `json:"baseline"`
 	KNN       KNNParams      `json:"itemknn"`
+	EASE      EASEParams     `json:"ease"`
 }
 
 // WithDefaults returns p with every zero parameter replaced by its model's
@@ -173,6 +267,9 @@ func (p TrainParams) WithDefaults() (TrainParams, error) {
 		return p, err
 	}
 	p.KNN = knn
+	if p.EASE, err = p.EASE.withDefaults(); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 

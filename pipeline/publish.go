@@ -6,12 +6,18 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/marquee/marquee/data"
 	"github.com/marquee/marquee/features"
+	"github.com/marquee/marquee/models/foldin"
 	"github.com/marquee/marquee/models/itemknn"
 	"github.com/marquee/marquee/models/topn"
 )
@@ -26,7 +32,7 @@ type PublishConfig struct {
 	SimilarN  int           // titles per similar list; default 50
 	TrendingN int           // titles per trending list; default 100
 	HalfLife  time.Duration // age at which an interaction counts half in trending; default 7 days
-	BatchSize int           // lists per write; default 1,000
+	BatchSize int           // lists per write; default 10,000
 }
 
 func (c PublishConfig) withDefaults() PublishConfig {
@@ -43,7 +49,7 @@ func (c PublishConfig) withDefaults() PublishConfig {
 		c.HalfLife = 7 * 24 * time.Hour
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
+		c.BatchSize = 10_000
 	}
 	return c
 }
@@ -75,9 +81,13 @@ func ChooseModel(named string, metrics map[string]Metrics) (string, error) {
 // that serving uses the newest data, and writes a run of lists to the
 // store: each user's top N without the titles the user already rated or
 // watched to the end, the titles most similar to each title (item-kNN), and
-// trending lists over the whole catalog and per genre. The run becomes
-// current only after every list is written; on error the partial run is
-// aborted and the current run stays.
+// trending lists over the whole catalog and per genre. It also writes item
+// factors as the artifact foldin.Artifact, from which serving folds in
+// users newer than the run: those of the model for ials, ials-watch and
+// als, and for other models those of iALS fitted on the same data.
+// Users are scored by workers goroutines while the lists already made are
+// written. The run becomes current only after every list is written; on
+// error the partial run is aborted and the current run stays.
 func Publish(ctx context.Context, runID, exportDir, splitDir, modelsDir string, lists data.Lists, model string, p TrainParams,
 	cfg PublishConfig, seed uint64, workers int, log *slog.Logger) (int, error) {
 	cfg = cfg.withDefaults()
@@ -112,12 +122,19 @@ func Publish(ctx context.Context, runID, exportDir, splitDir, modelsDir string, 
 	if err != nil {
 		return 0, fmt.Errorf("publish: %w", err)
 	}
+	factors, err := foldInFactors(ctx, f, in, p, seed, workers, log)
+	if err != nil {
+		return 0, fmt.Errorf("publish: %w", err)
+	}
 
 	w, err := lists.NewRun(ctx, runID)
 	if err != nil {
 		return 0, fmt.Errorf("publish: %w", err)
 	}
-	n, err := writeLists(ctx, w, f, knn, ratings, watches, titles, cfg, log)
+	n, err := writeLists(ctx, w, f, knn, ratings, watches, titles, cfg, workers, log)
+	if err == nil {
+		err = writeFoldIn(ctx, w, factors, p, ratings, watches, log)
+	}
 	if err != nil {
 		if abortErr := w.Abort(context.WithoutCancel(ctx)); abortErr != nil {
 			log.Error("publish: abort failed", "run_id", runID, "err", abortErr)
@@ -182,9 +199,9 @@ func (b *batcher) flush() error {
 }
 
 func writeLists(ctx context.Context, w data.RunWriter, f, knn *fitted, ratings, watches []features.Interaction,
-	titles []data.Title, cfg PublishConfig, log *slog.Logger) (int, error) {
+	titles []data.Title, cfg PublishConfig, workers int, log *slog.Logger) (int, error) {
 	b := &batcher{ctx: ctx, w: w, size: cfg.BatchSize}
-	if err := writeUserLists(ctx, b, f, seenItems(f.data, ratings, watches), cfg.TopN, log); err != nil {
+	if err := writeUserLists(ctx, b, f, seenItems(f.data, ratings, watches), cfg.TopN, workers, log); err != nil {
 		return 0, err
 	}
 	if err := writeSimilarLists(ctx, b, knn, cfg.SimilarN); err != nil {
@@ -240,30 +257,178 @@ func compactInt32(s []int32) []int32 {
 	return out
 }
 
-func writeUserLists(ctx context.Context, b *batcher, f *fitted, seen [][]int32, n int, log *slog.Logger) error {
+// userChunk is the number of users a scoring goroutine takes at a time.
+const userChunk = 256
+
+// writeUserLists scores users on workers goroutines, userChunk users at a
+// time, and writes their lists from this goroutine as the chunks come in,
+// so that scoring and writing overlap.
+func writeUserLists(ctx context.Context, b *batcher, f *fitted, seen [][]int32, n, workers int, log *slog.Logger) error {
+	d := f.data
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []data.ListEntry, 2*max(1, workers))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range parallelism(workers) {
+		wg.Go(func() {
+			scoreUsers(ctx, f, seen, n, &next, chunks)
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(chunks)
+	}()
+
+	prog := newProgress(log, "publish: user lists", d.Users.Len())
+	var err error
+	for chunk := range chunks {
+		for _, e := range chunk {
+			if err == nil {
+				err = b.add(e)
+			}
+		}
+		if err != nil {
+			cancel() // stop the scorers; drain the channel so they can exit
+			continue
+		}
+		prog.Add(len(chunk))
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// scoreUsers takes chunks of users from next until none is left or ctx is
+// done, and sends each chunk's lists to out.
+func scoreUsers(ctx context.Context, f *fitted, seen [][]int32, n int, next *atomic.Int64, out chan<- []data.ListEntry) {
 	d, scorer := f.data, f.scorer()
 	scores := make([]float64, d.Items.Len())
 	var heap topn.Heap
 	var top []int
-	prog := newProgress(log, "publish: user lists", d.Users.Len())
-	for u := 0; u < d.Users.Len(); u++ {
-		if u%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+	for {
+		lo := int(next.Add(userChunk)) - userChunk
+		if lo >= d.Users.Len() || ctx.Err() != nil {
+			return
+		}
+		chunk := make([]data.ListEntry, 0, userChunk)
+		for u := lo; u < min(lo+userChunk, d.Users.Len()); u++ {
+			scorer.Score(u, scores)
+			top = heap.Select(top[:0], scores, n, seen[u])
+			items := make([]data.ScoredItem, len(top))
+			for k, i := range top {
+				items[k] = data.ScoredItem{ID: d.Items.ID(i), Score: float32(scores[i])}
+			}
+			chunk = append(chunk, data.ListEntry{Kind: data.ListUser, Key: d.Users.ID(u), Items: items})
+		}
+		select {
+		case out <- chunk:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// parallelism returns the number of goroutines for workers, where 0 means
+// one per CPU.
+func parallelism(workers int) int {
+	if workers > 0 {
+		return workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// foldInFactors returns the factor model whose item factors serving folds
+// new users in with. That is the published model when it has factors, else
+// iALS fitted on the same data, so that new users of a run of EASE,
+// item-kNN or popularity still get lists of their own. It returns nil, and
+// logs why, when iALS cannot be fitted, as on data without ratings.
+func foldInFactors(ctx context.Context, f *fitted, in *inputs, p TrainParams, seed uint64, workers int, log *slog.Logger) (*fitted, error) {
+	if f.implicit != nil || f.explicit != nil {
+		return f, nil
+	}
+	log.Info("publish: fitting iALS for fold-in, since the published model has no item factors", "model", f.name)
+	factors, err := fit(ctx, ModelIALS, in, p, seed, workers)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		log.Warn("publish: no fold-in artifact: fitting iALS failed; users newer than the run get trending titles", "err", err)
+		return nil, nil
+	}
+	return factors, nil
+}
+
+// writeFoldIn writes the fold-in artifact of a factor model, or nothing
+// when f is nil.
+func writeFoldIn(ctx context.Context, w data.RunWriter, f *fitted, p TrainParams, ratings, watches []features.Interaction,
+	log *slog.Logger) error {
+	if f == nil {
+		return nil
+	}
+	m := foldInModel(f, p, newestTime(ratings, watches))
+	if m == nil {
+		return nil
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("fold-in artifact: %w", err)
+	}
+	if err := w.PutArtifact(ctx, foldin.Artifact, b); err != nil {
+		return err
+	}
+	log.Info("publish: wrote the fold-in artifact", "items", len(m.Items), "factors", m.Factors, "bytes", len(b))
+	return nil
+}
+
+// foldInModel returns the item side of a factor model with the settings it
+// was trained with, or nil for a model without factors.
+func foldInModel(f *fitted, p TrainParams, trainedUntil time.Time) *foldin.Model {
+	m := &foldin.Model{Feedback: foldin.Ratings, Items: f.data.Items.IDs(), TrainedUntil: trainedUntil}
+	var items *mat.Dense
+	switch {
+	case f.implicit != nil:
+		params := p.IALS
+		if f.name == ModelIALSWatch {
+			params, m.Feedback = p.IALSWatch, foldin.Watches
+		}
+		cfg := params.config(0, 1)
+		m.Kind, m.Binary, items = foldin.Implicit, params.Binary, f.implicit.ItemFactors
+		m.Reg, m.Alpha, m.LogScale, m.Epsilon = cfg.Regularization, cfg.Alpha, cfg.LogScale, cfg.Epsilon
+	case f.explicit != nil:
+		cfg := p.ALS.config(0, 1)
+		m.Kind, m.Mean, items = foldin.Explicit, f.explicit.Mean, f.explicit.ItemFactors
+		m.Reg, m.BiasReg = cfg.Regularization, cfg.BiasRegularization
+		m.Bias = make([]float32, len(f.explicit.ItemBias))
+		for i, b := range f.explicit.ItemBias {
+			m.Bias[i] = float32(b)
+		}
+	default:
+		return nil
+	}
+	rows, cols := items.Dims()
+	m.Factors = cols
+	m.Vectors = make([]float32, 0, rows*cols)
+	for i := range rows {
+		for _, v := range items.RawRowView(i) {
+			m.Vectors = append(m.Vectors, float32(v))
+		}
+	}
+	return m
+}
+
+// newestTime returns the time of the newest interaction.
+func newestTime(sets ...[]features.Interaction) time.Time {
+	var t time.Time
+	for _, xs := range sets {
+		for _, x := range xs {
+			if x.Time.After(t) {
+				t = x.Time
 			}
 		}
-		scorer.Score(u, scores)
-		top = heap.Select(top[:0], scores, n, seen[u])
-		items := make([]data.ScoredItem, len(top))
-		for k, i := range top {
-			items[k] = data.ScoredItem{ID: d.Items.ID(i), Score: float32(scores[i])}
-		}
-		if err := b.add(data.ListEntry{Kind: data.ListUser, Key: d.Users.ID(u), Items: items}); err != nil {
-			return err
-		}
-		prog.Add(1)
 	}
-	return nil
+	return t
 }
 
 func writeSimilarLists(ctx context.Context, b *batcher, knn *fitted, n int) error {

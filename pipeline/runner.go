@@ -21,6 +21,10 @@ type Options struct {
 	Params  TrainParams
 	Export  ExportConfig
 	Publish PublishConfig
+	Tune    TuneConfig
+	// Tuned makes the train stage use the parameters of the run's tuning,
+	// for the models it tuned.
+	Tuned bool
 }
 
 // Runner runs pipeline stages against one workspace, recording each in the
@@ -96,6 +100,8 @@ func (r *Runner) runStage(ctx context.Context, run *Run, stage string, opts Opti
 		return r.evaluate(ctx, run, opts, log)
 	case StagePublish:
 		return r.publish(ctx, run, opts, log)
+	case StageTune:
+		return r.tune(ctx, run, opts, log)
 	}
 	return nil, fmt.Errorf("unknown stage %q", stage)
 }
@@ -138,7 +144,7 @@ func (r *Runner) train(ctx context.Context, run *Run, opts Options, log *slog.Lo
 	if !run.Done(StageSplit) {
 		return nil, errors.New("train: the run has no finished split: run `marquee pipeline split` first")
 	}
-	params, err := opts.Params.WithDefaults()
+	params, err := r.trainParams(run, opts)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -157,6 +163,56 @@ func (r *Runner) train(ctx context.Context, run *Run, opts Options, log *slog.Lo
 		summary[name+"_seconds"] = m.Seconds
 	}
 	return summary, run.RecordArtifacts(files...)
+}
+
+// trainParams returns the parameters of the train stage: those of opts, or
+// with opts.Tuned those the run's tuning found for the models it tuned.
+func (r *Runner) trainParams(run *Run, opts Options) (TrainParams, error) {
+	if !opts.Tuned {
+		return opts.Params.WithDefaults()
+	}
+	t := run.Manifest.Tuning
+	if t == nil {
+		return TrainParams{}, errors.New("the run has no tuning: run `marquee pipeline tune` first")
+	}
+	p := opts.Params
+	for name := range t.Models {
+		switch name {
+		case ModelEASE:
+			p.EASE = t.Params.EASE
+		case ModelIALS:
+			p.IALS = t.Params.IALS
+		case ModelItemKNN:
+			p.KNN = t.Params.KNN
+		case ModelALS:
+			p.ALS = t.Params.ALS
+		}
+	}
+	return p.WithDefaults()
+}
+
+func (r *Runner) tune(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {
+	if !run.Done(StageSplit) {
+		return nil, errors.New("tune: the run has no finished split: run `marquee pipeline split` first")
+	}
+	cfg := opts.Split
+	if run.Manifest.Split != nil {
+		cfg = *run.Manifest.Split
+	}
+	t, err := Tune(ctx, run.Path(splitDir), cfg, opts.Tune, log)
+	if err != nil {
+		return nil, err
+	}
+	run.Manifest.Tuning = t
+	files := []string{filepath.Join(splitDir, ValidationDir, TrainFile), filepath.Join(splitDir, ValidationDir, TestFile)}
+	if err := run.RecordArtifacts(files...); err != nil {
+		return nil, err
+	}
+	summary := map[string]any{"search": t.Search, "trials_per_model": t.Trials}
+	for name, m := range t.Models {
+		summary[name+"_tuned_"+m.Objective] = objectiveValue(m.Objective, m.Tuned)
+	}
+	return summary, nil
 }
 
 func (r *Runner) evaluate(ctx context.Context, run *Run, opts Options, log *slog.Logger) (map[string]any, error) {

@@ -90,3 +90,8 @@ func interactionRows(xs []features.Interaction) []tables.InteractionRow {
 	}
 	return rows
 }
+
+// writeInteractions writes xs as a split file.
+func writeInteractions(path string, xs []features.Interaction) error {
+	return tables.Write(path, interactionRows(xs))
+}
