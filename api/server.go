@@ -1,37 +1,58 @@
 package api
 
 import (
-	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/marquee/marquee/data"
 	"github.com/marquee/marquee/serving"
 )
 
-// Config sets up the HTTP layer.
-type Config struct {
-	// Health reports whether the server's dependencies answer. Nil means
-	// always healthy.
-	Health func(ctx context.Context) error
-}
-
-// Server holds the dependencies of the handlers.
+// Server holds the dependencies of the handlers. Its fields are set once by
+// New and only read afterwards, so handlers run concurrently without locks.
 type Server struct {
 	cfg     Config
 	serving *serving.Service
 	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+
+	// Set when cfg.Store is set.
+	store     data.Store
+	sessions  data.Sessions
+	tokens    *tokens
+	passwords *passwords
+	byAddress *limiter // register, login and refresh requests per client address
+	byAccount *limiter // login attempts per e-mail, password changes per user
 }
 
-// New returns the HTTP handler of the API.
+// New returns the HTTP handler of the API. It panics when cfg fails
+// Validate, which callers check first to report the error.
 func New(cfg Config, svc *serving.Service, log *slog.Logger) http.Handler {
-	s := &Server{cfg: cfg, serving: svc, log: log}
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, serving: svc, log: log, now: cfg.Now, metrics: newMetrics(cfg.Metrics)}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(withRequestID, withLogger(log), recoverPanic)
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("api: trusted proxies: %v", err)) // Validate checked them
+	}
+	r.Use(withRequestID, s.accessLog, s.metrics.observe, recoverPanic, securityHeaders,
+		cors(cfg.CORS), s.limitBody, s.withTimeout)
 	r.NoRoute(func(c *gin.Context) { writeError(c, notFound("no route for "+c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, &problemError{status: http.StatusMethodNotAllowed, slug: "method-not-allowed",
@@ -39,11 +60,57 @@ func New(cfg Config, svc *serving.Service, log *slog.Logger) http.Handler {
 	})
 
 	r.GET("/healthz", s.health)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
+	r.GET("/openapi.json", serveOpenAPI)
+	r.GET("/docs", serveDocs)
+
 	v1 := r.Group("/v1")
 	v1.GET("/users/:id/recommendations", s.recommendations)
 	v1.GET("/items/:id/similar", s.similar)
 	v1.GET("/trending", s.trending)
+	if cfg.Store != nil {
+		s.routeAccounts(v1)
+	}
 	return r
+}
+
+// routeAccounts sets up the routes that need the store and sign-in.
+func (s *Server) routeAccounts(v1 *gin.RouterGroup) {
+	s.store, s.sessions = s.cfg.Store, s.cfg.Sessions
+	s.tokens = newTokens(s.cfg.Auth, s.now)
+	pw, err := newPasswords(s.cfg.Passwords)
+	if err != nil {
+		panic(fmt.Sprintf("api: password hasher: %v", err)) // only a broken random source fails here
+	}
+	s.passwords = pw
+	s.byAddress = newLimiter(s.cfg.Limits.PerAddress, s.cfg.Limits.MaxKeys, s.now)
+	s.byAccount = newLimiter(s.cfg.Limits.PerAccount, s.cfg.Limits.MaxKeys, s.now)
+
+	auth := v1.Group("/auth", noStore)
+	auth.POST("/register", s.register)
+	auth.POST("/login", s.login)
+	auth.POST("/refresh", s.refresh)
+	auth.POST("/logout", s.authenticate, s.logout)
+	auth.POST("/password", s.authenticate, s.changePassword)
+
+	me := v1.Group("/me", noStore, s.authenticate)
+	me.GET("", s.profile)
+	me.PATCH("", s.updateProfile)
+	me.DELETE("", s.deleteAccount)
+	me.GET("/history", s.history)
+	me.GET("/home", s.home)
+	me.GET("/ratings", s.myRatings)
+	me.GET("/ratings/:content_id", s.myRating)
+	me.PUT("/ratings/:content_id", s.putRating)
+	me.DELETE("/ratings/:content_id", s.deleteRating)
+	me.POST("/watch-events", s.postWatchEvent)
+
+	v1.GET("/titles", s.listTitles)
+	v1.GET("/titles/:id", s.title)
+	admin := v1.Group("/titles", s.authenticate, requireAdmin)
+	admin.POST("", s.createTitle)
+	admin.PUT("/:id", s.putTitle)
+	admin.DELETE("/:id", s.deleteTitle)
 }
 
 func (s *Server) health(c *gin.Context) {
