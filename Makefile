@@ -13,11 +13,13 @@ build:
 	$(GO) build -o $(BIN) ./cmd/marquee
 
 # Generate a seeded synthetic catalog and event log (idempotent: the same seed
-# writes the same data), run every pipeline stage, then serve the API.
+# writes the same data), run every pipeline stage, then serve the API. The
+# demo signs access tokens with a random secret unless MARQUEE_JWT_SECRET is
+# set, so its sessions end when it stops.
 demo: build
 	$(BIN) --workdir $(WORKDIR) data generate --seed 1
 	$(BIN) --workdir $(WORKDIR) pipeline run
-	$(BIN) --workdir $(WORKDIR) serve --addr $(ADDR)
+	$(BIN) --workdir $(WORKDIR) serve --addr $(ADDR) --dev-ephemeral-secret
 
 # Every test. Integration tests read MARQUEE_TEST_CASSANDRA and
 # MARQUEE_TEST_REDIS and skip without them, except under CI=true.

@@ -98,7 +98,7 @@ func newTestServer(t *testing.T, work string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	lists, err := openLists(ctx, "sqlite://"+filepath.Join(work, "cache.db"))
+	lists, err := openLists(ctx, "sqlite://"+filepath.Join(work, "cache.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

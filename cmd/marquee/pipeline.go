@@ -29,7 +29,12 @@ type pipelineFlags struct {
 	topN     int
 	output   string
 	recs     string
+	preds    string
 	resume   bool
+	tuned    bool
+	on       string
+	tune     pipeline.TuneConfig
+	tuneMods string
 	params   pipeline.TrainParams
 	exportCf pipeline.ExportConfig
 }
@@ -72,8 +77,22 @@ stage in order.`,
 		c.Flags().IntVar(&pf.params.IALS.Factors, "ials-factors", 0, "iALS factors (0: the model's default)")
 		c.Flags().Float64Var(&pf.params.IALS.Regularization, "ials-reg", 0, "iALS regularisation (0: the model's default)")
 		c.Flags().Float64Var(&pf.params.IALS.Alpha, "ials-alpha", 0, "iALS confidence scale alpha (0: the model's default)")
+		c.Flags().IntVar(&pf.params.IALS.Iterations, "ials-iterations", 0, "iALS iterations (0: the model's default)")
+		c.Flags().IntVar(&pf.params.IALS.CGSteps, "ials-cg-steps", 0, "iALS conjugate-gradient steps per row (0: the model's default)")
+		c.Flags().BoolVar(&pf.params.IALS.Binary, "ials-binary", false, "iALS trains on 1 for every rated title instead of the rating")
+		c.Flags().Float64Var(&pf.params.IALS.HalfLifeDays, "ials-half-life", 0, "iALS time decay of confidence: age in days, relative to the user's newest rating, at which a rating counts half (0: no decay)")
+		c.Flags().Float64Var(&pf.params.IALS.Center, "ials-center", 0, "iALS trains on the rating minus this value and takes ratings at or below it as dislikes (0: off)")
 		c.Flags().IntVar(&pf.params.ALS.Factors, "als-factors", 0, "explicit ALS factors (0: the model's default)")
+		c.Flags().IntVar(&pf.params.ALS.Iterations, "als-iterations", 0, "explicit ALS iterations (0: the model's default)")
+		c.Flags().Float64Var(&pf.params.ALS.Regularization, "als-reg", 0, "explicit ALS regularisation per rating (0: the model's default)")
 		c.Flags().IntVar(&pf.params.KNN.K, "knn-k", 0, "item-kNN neighbours per item (0: the model's default)")
+		c.Flags().Float64Var(&pf.params.KNN.Shrink, "knn-shrink", 0, "item-kNN shrinkage of the cosine (0: the model's default)")
+		c.Flags().StringVar(&pf.params.KNN.Weighting, "knn-weighting", "", "item-kNN weighting: none, tfidf or bm25 (default none)")
+		c.Flags().Float64Var(&pf.params.EASE.Lambda, "ease-lambda", 0, "EASE regularisation (0: the model's default)")
+		c.Flags().IntVar(&pf.params.EASE.MinCount, "ease-min-count", 0, "EASE keeps items with at least this many users (0: the model's default)")
+		c.Flags().IntVar(&pf.params.EASE.Neighbors, "ease-neighbors", 0, "EASE weights kept per item (0: the model's default)")
+		c.Flags().StringVar(&pf.params.EASE.Input, "ease-input", "", "EASE input: ratings, binary or centered (default centered)")
+		c.Flags().Float64Var(&pf.params.EASE.Center, "ease-center", 0, "value the centered EASE input subtracts from ratings (0: 2.5)")
 	}
 	publishFlags := func(c *cobra.Command) {
 		c.Flags().StringVar(&pf.publish, "model", "", "model whose lists users get (default: the best NDCG@10 of the run)")
@@ -82,6 +101,15 @@ stage in order.`,
 	evaluateFlags := func(c *cobra.Command) {
 		c.Flags().StringVar(&pf.output, "output", "table", "output format: table or json")
 		c.Flags().StringVar(&pf.recs, "recs", "", "score a CSV of user_id,rank,item_id written by any tool, on the run's split")
+		c.Flags().StringVar(&pf.preds, "predictions", "", "score the RMSE of a CSV of user_id,item_id,prediction written by any tool, on the run's split")
+		c.Flags().StringVar(&pf.on, "split", "test", "with --recs or --predictions, the split to score on: test, or validation (written by tune)")
+	}
+	tuneFlags := func(c *cobra.Command) {
+		c.Flags().Uint64Var(&pf.seed, "seed", 42, "seed of the search and of training")
+		c.Flags().StringVar(&pf.tuneMods, "models", "", "comma-separated models to tune: "+strings.Join(pipeline.TunableModels, ", ")+" (default all of them)")
+		c.Flags().StringVar(&pf.tune.Search, "search", pipeline.SearchRandom, "search strategy: random (log scale for ranges) or grid")
+		c.Flags().IntVar(&pf.tune.Trials, "trials", 20, "parameter sets tried per model, the first being the defaults")
+		c.Flags().StringVar(&pf.output, "output", "table", "output format: table or json")
 	}
 
 	runCmd := &cobra.Command{
@@ -101,10 +129,15 @@ stage in order.`,
 	cmd.AddCommand(
 		stage(pipeline.StageExport, "Export events of a time window to Parquet, starting a new run", exportFlags),
 		stage(pipeline.StageSplit, "Split the exported ratings into train and test Parquet files", nil),
-		stage(pipeline.StageTrain, "Train the models on the split", trainFlags),
+		stage(pipeline.StageTrain, "Train the models on the split", func(c *cobra.Command) {
+			trainFlags(c)
+			c.Flags().BoolVar(&pf.tuned, "tuned", false, "use the parameters that `marquee pipeline tune` found in this run for the models it tuned")
+		}),
 		stage(pipeline.StageEvaluate, "Score the trained models, or a CSV of lists, on the split", evaluateFlags),
 		stage(pipeline.StagePublish, "Publish top-N, similar and trending lists as a new current run", publishFlags),
+		stage(pipeline.StageTune, "Search model parameters on a validation split carved out of the training split", tuneFlags),
 		runCmd,
+		newReportCommand(g, pf),
 	)
 	return cmd
 }
@@ -121,9 +154,17 @@ func (pf *pipelineFlags) options() (pipeline.Options, error) {
 	}
 	params := pf.params
 	params.Models = models
+	tune := pf.tune
+	tune.Seed, tune.Workers = pf.seed, pf.workers
+	if pf.tuneMods != "" {
+		for _, m := range strings.Split(pf.tuneMods, ",") {
+			tune.Models = append(tune.Models, strings.TrimSpace(m))
+		}
+	}
 	return pipeline.Options{
 		Window: w, Seed: pf.seed, Workers: pf.workers, Split: features.DefaultSplit, Params: params,
 		Export: pf.exportCf, Publish: pipeline.PublishConfig{Model: pf.publish, TopN: pf.topN},
+		Tune: tune, Tuned: pf.tuned,
 	}, nil
 }
 
@@ -149,7 +190,7 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 		runner.Source = store
 	}
 	if needs(pipeline.StagePublish) {
-		lists, err := openLists(ctx, g.cache)
+		lists, err := openLists(ctx, g.cache, g.log)
 		if err != nil {
 			return err
 		}
@@ -161,12 +202,8 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 	if err != nil {
 		return err
 	}
-	if pf.recs != "" {
-		m, err := pipeline.EvaluateRecs(run.Path("split"), pf.recs)
-		if err != nil {
-			return err
-		}
-		return printMetrics(cmd.OutOrStdout(), pf.output, map[string]pipeline.Metrics{filepath.Base(pf.recs): m})
+	if pf.recs != "" || pf.preds != "" {
+		return evaluateFiles(cmd.OutOrStdout(), run, pf)
 	}
 
 	start := time.Now()
@@ -179,6 +216,80 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 		return fmt.Errorf("run %s: %w", run.Manifest.RunID, err)
 	}
 	return printOutcome(cmd.OutOrStdout(), pf.output, run, stages, time.Since(start))
+}
+
+func newReportCommand(g *globals, pf *pipelineFlags) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "report [RUN]",
+		Short: "Write an HTML report of a run and print its summary",
+		Long: `Write an HTML page with the run's metrics per model, training loss per
+iteration, popularity bias (coverage and long-tail share) and, for a tuned
+run, the search with the metric against factors and regularisation. The
+run is RUN, --run, or the latest run; the page goes to RUN_DIR/report.html
+unless --out names a file.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := pf.runID
+			if len(args) == 1 {
+				id = args[0]
+			}
+			run, err := pipeline.Workspace{Dir: g.workdir}.OpenRun(id)
+			if err != nil {
+				return err
+			}
+			path := out
+			if path == "" {
+				path = run.Path(pipeline.ReportFile)
+			}
+			d, err := pipeline.Report(run, path)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "run %s: report written to %s\n\n", run.Manifest.RunID, path)
+			if err := printMetrics(w, "table", run.Manifest.Metrics); err != nil {
+				return err
+			}
+			if run.Manifest.Tuning != nil {
+				fmt.Fprintln(w)
+				printTuning(w, run.Manifest.Tuning)
+			}
+			fmt.Fprintf(w, "\n%d plots\n", len(d.Plots))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write the page to (default: report.html in the run directory)")
+	return cmd
+}
+
+// evaluateFiles scores the lists of --recs and the predictions of
+// --predictions, written by any tool, on the run's test or validation split.
+func evaluateFiles(out io.Writer, run *pipeline.Run, pf *pipelineFlags) error {
+	dir := run.Path("split")
+	switch pf.on {
+	case "test":
+	case "validation":
+		dir = filepath.Join(dir, pipeline.ValidationDir)
+	default:
+		return fmt.Errorf("invalid --split %q: use test or validation", pf.on)
+	}
+	metrics := map[string]pipeline.Metrics{}
+	if pf.recs != "" {
+		m, err := pipeline.EvaluateRecs(dir, pf.recs)
+		if err != nil {
+			return err
+		}
+		metrics[filepath.Base(pf.recs)] = m
+	}
+	if pf.preds != "" {
+		m, err := pipeline.EvaluatePredictions(dir, pf.preds)
+		if err != nil {
+			return err
+		}
+		metrics[filepath.Base(pf.preds)] = m
+	}
+	return printMetrics(out, pf.output, metrics)
 }
 
 // openOrCreateRun starts a new run for export and run (unless resuming), and
@@ -230,6 +341,9 @@ func printOutcome(out io.Writer, format string, run *pipeline.Run, stages []stri
 		if slices.Equal(stages, []string{pipeline.StageEvaluate}) {
 			return enc.Encode(m.Metrics)
 		}
+		if slices.Equal(stages, []string{pipeline.StageTune}) {
+			return enc.Encode(m.Tuning)
+		}
 		return enc.Encode(m)
 	}
 
@@ -244,6 +358,10 @@ func printOutcome(out io.Writer, format string, run *pipeline.Run, stages []stri
 		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\n", s, rec.Status, rec.Seconds, summaryText(rec.Summary))
 	}
 	tw.Flush()
+	if m.Tuning != nil && slices.Contains(stages, pipeline.StageTune) {
+		fmt.Fprintln(out)
+		printTuning(out, m.Tuning)
+	}
 	if len(m.Metrics) > 0 && (slices.Contains(stages, pipeline.StageEvaluate)) {
 		fmt.Fprintln(out)
 		if err := printMetrics(out, "table", m.Metrics); err != nil {
@@ -281,17 +399,56 @@ func printMetrics(out io.Writer, format string, metrics map[string]pipeline.Metr
 	}
 	sort.Strings(names)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "MODEL\tNDCG@10\tRECALL@20\tHITRATE@10\tMAP@10\tCOVERAGE@10\tRMSE\tUSERS\t")
+	fmt.Fprintln(tw, "MODEL\tNDCG@10\tRECALL@20\tHITRATE@10\tMAP@10\tCOVERAGE@10\tLONGTAIL@10\tRMSE\tUSERS\t")
 	for _, n := range names {
 		m := metrics[n]
 		rmse := "-"
 		if m.RMSE != nil {
 			rmse = fmt.Sprintf("%.4f", *m.RMSE)
 		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%d\t\n", n, m.NDCG, m.Recall, m.HitRate, m.MAP, m.Coverage, rmse, m.Users)
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%d\t\n", n, m.NDCG, m.Recall, m.HitRate, m.MAP, m.Coverage, m.LongTail, rmse, m.Users)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// printTuning prints, per tuned model, its objective with the default and
+// the tuned parameters on the test split, and the best parameters.
+func printTuning(out io.Writer, t *pipeline.Tuning) {
+	fmt.Fprintf(out, "%s search, %d trials per model, on a validation split of %d training and %d test ratings\n\n",
+		t.Search, t.Trials, t.Validation.TrainRatings, t.Validation.TestRatings)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tOBJECTIVE\tVALIDATION\tDEFAULT TEST\tTUNED TEST\tBEST PARAMETERS")
+	for _, name := range sortedNames(t.Models) {
+		mt := t.Models[name]
+		fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.4f\t%.4f\t%s\n", name, mt.Objective, mt.BestValue,
+			objective(mt.Objective, mt.Default), objective(mt.Objective, mt.Tuned), paramText(mt.Best))
+	}
+	tw.Flush()
+}
+
+func objective(name string, m pipeline.Metrics) float64 {
+	if name == pipeline.ObjectiveRMSE && m.RMSE != nil {
+		return *m.RMSE
+	}
+	return m.NDCG
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func paramText(p map[string]any) string {
+	parts := make([]string, 0, len(p))
+	for _, k := range sortedNames(p) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, p[k]))
+	}
+	return strings.Join(parts, " ")
 }

@@ -49,12 +49,12 @@ func newRootCommand() *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&g.workdir, "workdir", "marquee-data", "directory for the embedded store, the embedded cache and pipeline runs")
 	f.StringVar(&g.store, "store", "", "event and catalog store URL: sqlite://PATH or cassandra://HOST1,HOST2:9042/KEYSPACE?consistency=LOCAL_QUORUM (default: sqlite://WORKDIR/marquee.db)")
-	f.StringVar(&g.cache, "cache", "", "published-list store URL: sqlite://PATH (default: sqlite://WORKDIR/cache.db)")
+	f.StringVar(&g.cache, "cache", "", "published-list store URL: sqlite://PATH or redis://HOST:PORT[/DB][?prefix=mq&keep=3] (default: sqlite://WORKDIR/cache.db)")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.profile, "cpuprofile", "", "write a CPU profile of the command to this file, for go tool pprof")
 
-	root.AddCommand(newDataCommand(g), newDBCommand(g), newPipelineCommand(g), newServeCommand(g))
+	root.AddCommand(newDataCommand(g), newDBCommand(g), newPipelineCommand(g), newServeCommand(g), newUserCommand(g), newRunsCommand(g))
 	return root
 }
 

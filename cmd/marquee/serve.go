@@ -3,38 +3,67 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/marquee/marquee/api"
-	"github.com/marquee/marquee/serving"
+	"github.com/marquee/marquee/data"
 )
 
 func newServeCommand(g *globals) *cobra.Command {
 	var addr string
 	var shutdown time.Duration
+	var flags apiFlags
+	var sflags servingFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API",
-		Args:  cobra.NoArgs,
+		Long: `Serve the HTTP API. Access tokens are signed with the secret in the
+environment variable ` + secretEnv + ` or the file of --jwt-secret-file, at
+least 32 bytes; without one, serve refuses to start unless
+--dev-ephemeral-secret is given.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			cfg, err := flags.config(g.log)
+			if err != nil {
+				return err
+			}
 			store, err := openStore(ctx, g.store, g.log)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			lists, err := openLists(ctx, g.cache)
+			svc, closeServing, err := sflags.openServing(ctx, g.cache, store, g.log)
 			if err != nil {
 				return err
 			}
-			defer lists.Close()
+			defer closeServing()
 
-			svc := serving.New(lists, store, store, g.log.With("subsystem", "serving"))
-			handler := api.New(api.Config{}, svc, g.log.With("subsystem", "api"))
-			srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+			if err := wireAccounts(&cfg, store); err != nil {
+				return err
+			}
+			cfg.Metrics = prometheus.NewRegistry()
+			cfg.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+
+			cfg.Interactions = interactions{svc: svc, events: store, now: time.Now}
+			handler := api.New(cfg, svc, g.log.With("subsystem", "api"))
+			srv := &http.Server{
+				Addr: addr, Handler: handler,
+				ReadHeaderTimeout: 5 * time.Second,
+				ReadTimeout:       cfg.RequestTimeout + 5*time.Second,
+				WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
+				IdleTimeout:       2 * time.Minute,
+				MaxHeaderBytes:    64 << 10,
+			}
 
 			errc := make(chan error, 1)
 			go func() { errc <- srv.ListenAndServe() }()
@@ -55,5 +84,22 @@ func newServeCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "address to listen on, host:port")
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", 10*time.Second, "time to finish requests in flight on SIGINT or SIGTERM")
+	flags.register(cmd.Flags())
+	sflags.register(cmd.Flags())
 	return cmd
+}
+
+// wireAccounts sets the store, the session store and the eraser of cfg. The
+// embedded store is all three; a store that keeps no sessions cannot serve
+// accounts yet.
+func wireAccounts(cfg *api.Config, store data.Store) error {
+	sessions, ok := store.(data.Sessions)
+	if !ok {
+		return fmt.Errorf("the store %T keeps no sign-in sessions, so it cannot serve accounts", store)
+	}
+	cfg.Store, cfg.Sessions = store, sessions
+	if eraser, ok := store.(data.EventEraser); ok {
+		cfg.Eraser = eraser
+	}
+	return nil
 }

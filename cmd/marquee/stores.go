@@ -50,21 +50,25 @@ func openCassandra(ctx context.Context, url string, log *slog.Logger) (*cassandr
 	return cassandra.Open(ctx, cfg, log.With("subsystem", "cassandra"))
 }
 
-// openLists opens the published-list store named by a URL.
-func openLists(ctx context.Context, url string) (data.Lists, error) {
+// openLists opens the published-list store named by a URL: sqlite://PATH,
+// or redis://HOST:PORT[/DB][?prefix=mq&keep=3] (rediss:// for TLS,
+// redis+cluster:// for a cluster).
+func openLists(ctx context.Context, url string, log *slog.Logger) (data.Lists, error) {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
-		return nil, fmt.Errorf("invalid cache URL %q: want sqlite://PATH", url)
+		return nil, fmt.Errorf("invalid cache URL %q: want sqlite://PATH or redis://HOST:PORT", url)
 	}
-	switch scheme {
-	case "sqlite":
+	switch {
+	case scheme == "sqlite":
 		path, err := sqlitePath(rest)
 		if err != nil {
 			return nil, fmt.Errorf("invalid cache URL %q: %w", url, err)
 		}
 		return sqlite.OpenLists(ctx, path)
+	case isRedisURL(url):
+		return openRedis(ctx, url, log)
 	default:
-		return nil, fmt.Errorf("invalid cache URL %q: unknown scheme %q, want sqlite", url, scheme)
+		return nil, fmt.Errorf("invalid cache URL %q: unknown scheme %q, want sqlite or redis", url, scheme)
 	}
 }
 
