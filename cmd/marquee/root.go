@@ -13,9 +13,11 @@ import (
 )
 
 // globals are the settings every subcommand shares. Each flag can also be set
-// through the environment as MARQUEE_<FLAG>, with dashes as underscores; a
-// flag on the command line wins over the environment.
+// through the environment as MARQUEE_<FLAG>, with dashes as underscores, or
+// in the YAML file named by --config. The command line wins over the
+// environment, which wins over the file.
 type globals struct {
+	config    string
 	workdir   string
 	store     string
 	cache     string
@@ -35,8 +37,14 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags()); err != nil {
+			fromEnv, err := applyEnv(cmd.Flags())
+			if err != nil {
 				return err
+			}
+			if g.config != "" {
+				if err := applyConfigFile(cmd, g.config, fromEnv); err != nil {
+					return err
+				}
 			}
 			return g.setUp()
 		},
@@ -47,6 +55,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	f := root.PersistentFlags()
+	f.StringVar(&g.config, "config", "", "YAML file of settings, flag names as keys (flags and MARQUEE_* variables win over it)")
 	f.StringVar(&g.workdir, "workdir", "marquee-data", "directory for the embedded store, the embedded cache and pipeline runs")
 	f.StringVar(&g.store, "store", "", "event and catalog store URL: sqlite://PATH or cassandra://HOST1,HOST2:9042/KEYSPACE?consistency=LOCAL_QUORUM (default: sqlite://WORKDIR/marquee.db)")
 	f.StringVar(&g.cache, "cache", "", "published-list store URL: sqlite://PATH or redis://HOST:PORT[/DB][?prefix=mq&keep=3] (default: sqlite://WORKDIR/cache.db)")
@@ -59,8 +68,10 @@ func newRootCommand() *cobra.Command {
 }
 
 // applyEnv sets every flag not given on the command line from its
-// MARQUEE_* environment variable, if there is one.
-func applyEnv(flags *pflag.FlagSet) error {
+// MARQUEE_* environment variable, if there is one, and returns the names of
+// the flags it set.
+func applyEnv(flags *pflag.FlagSet) (map[string]bool, error) {
+	set := map[string]bool{}
 	var err error
 	flags.VisitAll(func(f *pflag.Flag) {
 		if f.Changed || err != nil {
@@ -71,9 +82,10 @@ func applyEnv(flags *pflag.FlagSet) error {
 			if setErr := f.Value.Set(v); setErr != nil {
 				err = fmt.Errorf("invalid %s=%q: %w", name, v, setErr)
 			}
+			set[f.Name] = true
 		}
 	})
-	return err
+	return set, err
 }
 
 func (g *globals) setUp() error {
