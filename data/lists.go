@@ -59,6 +59,20 @@ type RunWriter interface {
 	Abort(ctx context.Context) error
 }
 
+// FencedCommitter is implemented by the RunWriters of list stores that
+// also hold the scheduler's lock, such as Redis. The lock issues an
+// increasing fencing token with every lease. A commit that names a token
+// older than the newest one issued comes from a holder whose lease expired
+// while another holder took over, so switching the pointer then could
+// undo the newer holder's work.
+type FencedCommitter interface {
+	// CommitFenced is Commit, done only while token is the newest fencing
+	// token of the lock, checked in the same atomic step as the switch of
+	// the pointer. It returns an error wrapping ErrConflict, and commits
+	// nothing, when a newer token was issued.
+	CommitFenced(ctx context.Context, token int64) error
+}
+
 // Lists stores published recommendation lists, versioned by run ID. Readers
 // name the run they read, so a lookup that first reads Current and then its
 // lists never mixes two runs.

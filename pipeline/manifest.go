@@ -29,10 +29,24 @@ const (
 	// StageTune is run on its own, never by a full run: it searches
 	// parameters on a validation split carved out of the training split.
 	StageTune = "tune"
+	// StageGate runs between evaluate and publish when Options.Gate is
+	// set: it compares the run with the serving run (see GateConfig).
+	StageGate = "gate"
 )
 
-// Stages lists every stage in run order.
+// Stages lists every stage of a full run without a quality gate, in run
+// order.
 var Stages = []string{StageExport, StageSplit, StageTrain, StageEvaluate, StagePublish}
+
+// GatedStages lists every stage of a full run with a quality gate, in run
+// order.
+var GatedStages = []string{StageExport, StageSplit, StageTrain, StageEvaluate, StageGate, StagePublish}
+
+// Triggers of a run, recorded in its manifest.
+const (
+	TriggerManual    = ""          // by hand: marquee pipeline ...
+	TriggerScheduler = "scheduler" // by marquee scheduler, under its lock
+)
 
 // Stage statuses recorded in a manifest.
 const (
@@ -49,6 +63,10 @@ type StageRecord struct {
 	Seconds    float64        `json:"seconds"`
 	Error      string         `json:"error,omitempty"`
 	Summary    map[string]any `json:"summary,omitempty"`
+	// Host and PID name the process that ran the stage, so that a stage
+	// left running by a process that died is distinguished from a live one.
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
 }
 
 // Artifact is a file a run wrote, with its checksum.
@@ -72,8 +90,12 @@ type Manifest struct {
 	Metrics   map[string]Metrics      `json:"metrics,omitempty"`
 	Tuning    *Tuning                 `json:"tuning,omitempty"`
 	Stages    map[string]*StageRecord `json:"stages"`
+	Gate      *GateResult             `json:"gate,omitempty"`
 	Published *Publication            `json:"published,omitempty"`
 	Artifacts []Artifact              `json:"artifacts,omitempty"`
+	// Trigger is TriggerScheduler for a run the scheduler started under its
+	// lock, and empty for a run started by hand.
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // Publication records which model a run published and where.
@@ -109,8 +131,22 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
+// checkRunID returns an error wrapping data.ErrInvalid for an ID that is
+// not a name of its own under runs/: empty, with a path separator, hidden,
+// or the name of the LATEST file. A run ID given by a user, as to
+// `marquee runs promote`, must never name a directory outside the runs.
+func checkRunID(id string) error {
+	if id == "" || id == "LATEST" || strings.HasPrefix(id, ".") || strings.ContainsAny(id, "/\\\x00") {
+		return fmt.Errorf("%w: run ID %q: want a name without path separators that does not start with a dot", data.ErrInvalid, id)
+	}
+	return nil
+}
+
 // CreateRun makes a new run directory and records it as the latest.
 func (ws Workspace) CreateRun(id string, seed uint64, w data.Window, now time.Time) (*Run, error) {
+	if err := checkRunID(id); err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
 	dir := filepath.Join(ws.Dir, "runs", id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
@@ -139,6 +175,9 @@ func (ws Workspace) OpenRun(id string) (*Run, error) {
 			return nil, fmt.Errorf("open run: %w", err)
 		}
 		id = strings.TrimSpace(string(b))
+	}
+	if err := checkRunID(id); err != nil {
+		return nil, fmt.Errorf("open run: %w", err)
 	}
 	dir := filepath.Join(ws.Dir, "runs", id)
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))

@@ -33,6 +33,13 @@ type PublishConfig struct {
 	TrendingN int           // titles per trending list; default 100
 	HalfLife  time.Duration // age at which an interaction counts half in trending; default 7 days
 	BatchSize int           // lists per write; default 10,000
+	// Artifacts are written with the lists under their names, such as the
+	// run's summary.
+	Artifacts map[string][]byte
+	// Fence, when not zero, is the fencing token of the scheduler's lease:
+	// the commit goes through data.FencedCommitter, which rejects it when
+	// a newer lease of the lock was issued meanwhile.
+	Fence int64
 }
 
 func (c PublishConfig) withDefaults() PublishConfig {
@@ -135,17 +142,41 @@ func Publish(ctx context.Context, runID, exportDir, splitDir, modelsDir string, 
 	if err == nil {
 		err = writeFoldIn(ctx, w, factors, p, ratings, watches, log)
 	}
+	for name, b := range cfg.Artifacts {
+		if err == nil {
+			err = w.PutArtifact(ctx, name, b)
+		}
+	}
+	if err == nil {
+		err = commit(ctx, w, cfg.Fence)
+	}
 	if err != nil {
 		if abortErr := w.Abort(context.WithoutCancel(ctx)); abortErr != nil {
 			log.Error("publish: abort failed", "run_id", runID, "err", abortErr)
 		}
 		return 0, fmt.Errorf("publish: %w", err)
 	}
-	if err := w.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("publish: commit: %w", err)
-	}
 	log.Info("publish: run is current", "lists", n, "model", model)
 	return n, nil
+}
+
+// commit commits w, through its fenced commit when fence is set.
+func commit(ctx context.Context, w data.RunWriter, fence int64) error {
+	if fence == 0 {
+		return wrapCommit(w.Commit(ctx))
+	}
+	fw, ok := w.(data.FencedCommitter)
+	if !ok {
+		return fmt.Errorf("commit: the list store %T cannot check a fencing token", w)
+	}
+	return wrapCommit(fw.CommitFenced(ctx, fence))
+}
+
+func wrapCommit(err error) error {
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // similarModel returns item-kNN on all ratings, or on watches when there are

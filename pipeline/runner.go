@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -25,6 +27,9 @@ type Options struct {
 	// Tuned makes the train stage use the parameters of the run's tuning,
 	// for the models it tuned.
 	Tuned bool
+	// Gate, when set, makes All run the gate stage before publish, and
+	// stop with ErrRejected instead of publishing a run that fails it.
+	Gate *GateConfig
 }
 
 // Runner runs pipeline stages against one workspace, recording each in the
@@ -35,6 +40,9 @@ type Runner struct {
 	Lists     data.Lists // the list store publish writes to; nil when not publishing
 	Log       *slog.Logger
 	Now       func() time.Time
+	// OnStage, when set, is called after each stage with its record, for
+	// metrics.
+	OnStage func(stage string, rec *StageRecord)
 }
 
 // Run directories of a run, relative to it.
@@ -48,7 +56,8 @@ const (
 // which is saved whether the stage succeeds or fails.
 func (r *Runner) Stage(ctx context.Context, run *Run, stage string, opts Options) error {
 	log := r.Log.With("run_id", run.Manifest.RunID, "stage", stage)
-	rec := &StageRecord{Status: StatusRunning, StartedAt: r.Now().UTC()}
+	host, pid := processID()
+	rec := &StageRecord{Status: StatusRunning, StartedAt: r.Now().UTC(), Host: host, PID: pid}
 	run.Manifest.Stages[stage] = rec
 	if err := run.Save(); err != nil {
 		return err
@@ -66,23 +75,34 @@ func (r *Runner) Stage(ctx context.Context, run *Run, stage string, opts Options
 		rec.Status = StatusDone
 		log.Info("stage done", "seconds", rec.Seconds)
 	}
+	if r.OnStage != nil {
+		r.OnStage(stage, rec)
+	}
 	if saveErr := run.Save(); saveErr != nil && err == nil {
 		return saveErr
 	}
 	return err
 }
 
-// All runs every stage in order. With resume, stages the run already
-// finished are skipped, so a run that failed or was killed continues where
-// it stopped.
+// All runs every stage in order, the gate included when opts.Gate is set.
+// With resume, stages the run already finished are skipped, so a run that
+// failed or was killed continues where it stopped. A run the gate rejects
+// is not published, and All returns an error wrapping ErrRejected.
 func (r *Runner) All(ctx context.Context, run *Run, opts Options, resume bool) error {
-	for _, stage := range Stages {
-		if resume && run.Done(stage) {
+	stages := Stages
+	if opts.Gate != nil {
+		stages = GatedStages
+	}
+	for _, stage := range stages {
+		if resume && run.Done(stage) && stage != StageGate {
 			r.Log.Info("stage already done, skipped", "run_id", run.Manifest.RunID, "stage", stage)
 			continue
 		}
 		if err := r.Stage(ctx, run, stage, opts); err != nil {
 			return err
+		}
+		if g := run.Manifest.Gate; stage == StageGate && !g.Passed {
+			return fmt.Errorf("%w: %s", ErrRejected, g.Reason)
 		}
 	}
 	return nil
@@ -102,6 +122,11 @@ func (r *Runner) runStage(ctx context.Context, run *Run, stage string, opts Opti
 		return r.publish(ctx, run, opts, log)
 	case StageTune:
 		return r.tune(ctx, run, opts, log)
+	case StageGate:
+		if opts.Gate == nil {
+			return nil, errors.New("gate: no gate configured")
+		}
+		return r.gate(ctx, run, opts, log)
 	}
 	return nil, fmt.Errorf("unknown stage %q", stage)
 }
@@ -113,6 +138,11 @@ func (r *Runner) export(ctx context.Context, run *Run, opts Options, log *slog.L
 	run.Manifest.Window = opts.Window
 	res, err := Export(ctx, r.Source, opts.Window, run.Path(exportDir), opts.Export, log)
 	if err != nil {
+		return nil, err
+	}
+	// Only the export's own manifest, which names its window, files and
+	// counts, is checksummed: an export has a file per day.
+	if err := run.RecordArtifacts(filepath.Join(exportDir, "manifest.json")); err != nil {
 		return nil, err
 	}
 	return map[string]any{"events": res.Events, "by_type": res.ByType, "days": res.Days, "files": len(res.Files),
@@ -242,11 +272,26 @@ func (r *Runner) publish(ctx context.Context, run *Run, opts Options, log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	summary, err := json.Marshal(run.Manifest.summary(model))
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	cfg := opts.Publish
+	cfg.Artifacts = map[string][]byte{SummaryArtifact: summary}
 	n, err := Publish(ctx, run.Manifest.RunID, run.Path(exportDir), run.Path(splitDir), run.Path(modelsDir), r.Lists, model,
-		*run.Manifest.Params, opts.Publish, run.Manifest.Seed, opts.Workers, log)
+		*run.Manifest.Params, cfg, run.Manifest.Seed, opts.Workers, log)
 	if err != nil {
 		return nil, err
 	}
 	run.Manifest.Published = &Publication{Model: model, Lists: n, At: r.Now().UTC()}
 	return map[string]any{"model": model, "lists": n}, nil
+}
+
+// processID returns the host name and process ID recorded with a stage.
+func processID() (string, int) {
+	host, err := os.Hostname()
+	if err != nil {
+		host = ""
+	}
+	return host, os.Getpid()
 }

@@ -11,6 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// The IANA time zone database, so that --timezone works in images
+	// without one, such as distroless.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -37,6 +37,8 @@ type pipelineFlags struct {
 	tuneMods string
 	params   pipeline.TrainParams
 	exportCf pipeline.ExportConfig
+	gate     bool
+	gateCf   pipeline.GateConfig
 }
 
 func newPipelineCommand(g *globals) *cobra.Command {
@@ -66,38 +68,6 @@ stage in order.`,
 		}
 		return c
 	}
-	exportFlags := func(c *cobra.Command) {
-		c.Flags().StringVar(&pf.from, "from", "", "start of the export window, inclusive: RFC 3339 time or YYYY-MM-DD (default: the beginning)")
-		c.Flags().StringVar(&pf.to, "to", "", "end of the export window, exclusive: RFC 3339 time or YYYY-MM-DD (default: no end)")
-		c.Flags().IntVar(&pf.exportCf.Concurrency, "concurrency", 8, "partitions read at once")
-	}
-	trainFlags := func(c *cobra.Command) {
-		c.Flags().Uint64Var(&pf.seed, "seed", 42, "random seed of training; the same seed and data give the same models")
-		c.Flags().StringVar(&pf.models, "models", "all", "comma-separated models to train: "+strings.Join(pipeline.AllModels, ", "))
-		c.Flags().IntVar(&pf.params.IALS.Factors, "ials-factors", 0, "iALS factors (0: the model's default)")
-		c.Flags().Float64Var(&pf.params.IALS.Regularization, "ials-reg", 0, "iALS regularisation (0: the model's default)")
-		c.Flags().Float64Var(&pf.params.IALS.Alpha, "ials-alpha", 0, "iALS confidence scale alpha (0: the model's default)")
-		c.Flags().IntVar(&pf.params.IALS.Iterations, "ials-iterations", 0, "iALS iterations (0: the model's default)")
-		c.Flags().IntVar(&pf.params.IALS.CGSteps, "ials-cg-steps", 0, "iALS conjugate-gradient steps per row (0: the model's default)")
-		c.Flags().BoolVar(&pf.params.IALS.Binary, "ials-binary", false, "iALS trains on 1 for every rated title instead of the rating")
-		c.Flags().Float64Var(&pf.params.IALS.HalfLifeDays, "ials-half-life", 0, "iALS time decay of confidence: age in days, relative to the user's newest rating, at which a rating counts half (0: no decay)")
-		c.Flags().Float64Var(&pf.params.IALS.Center, "ials-center", 0, "iALS trains on the rating minus this value and takes ratings at or below it as dislikes (0: off)")
-		c.Flags().IntVar(&pf.params.ALS.Factors, "als-factors", 0, "explicit ALS factors (0: the model's default)")
-		c.Flags().IntVar(&pf.params.ALS.Iterations, "als-iterations", 0, "explicit ALS iterations (0: the model's default)")
-		c.Flags().Float64Var(&pf.params.ALS.Regularization, "als-reg", 0, "explicit ALS regularisation per rating (0: the model's default)")
-		c.Flags().IntVar(&pf.params.KNN.K, "knn-k", 0, "item-kNN neighbours per item (0: the model's default)")
-		c.Flags().Float64Var(&pf.params.KNN.Shrink, "knn-shrink", 0, "item-kNN shrinkage of the cosine (0: the model's default)")
-		c.Flags().StringVar(&pf.params.KNN.Weighting, "knn-weighting", "", "item-kNN weighting: none, tfidf or bm25 (default none)")
-		c.Flags().Float64Var(&pf.params.EASE.Lambda, "ease-lambda", 0, "EASE regularisation (0: the model's default)")
-		c.Flags().IntVar(&pf.params.EASE.MinCount, "ease-min-count", 0, "EASE keeps items with at least this many users (0: the model's default)")
-		c.Flags().IntVar(&pf.params.EASE.Neighbors, "ease-neighbors", 0, "EASE weights kept per item (0: the model's default)")
-		c.Flags().StringVar(&pf.params.EASE.Input, "ease-input", "", "EASE input: ratings, binary or centered (default centered)")
-		c.Flags().Float64Var(&pf.params.EASE.Center, "ease-center", 0, "value the centered EASE input subtracts from ratings (0: 2.5)")
-	}
-	publishFlags := func(c *cobra.Command) {
-		c.Flags().StringVar(&pf.publish, "model", "", "model whose lists users get (default: the best NDCG@10 of the run)")
-		c.Flags().IntVar(&pf.topN, "top-n", 100, "titles per user list")
-	}
 	evaluateFlags := func(c *cobra.Command) {
 		c.Flags().StringVar(&pf.output, "output", "table", "output format: table or json")
 		c.Flags().StringVar(&pf.recs, "recs", "", "score a CSV of user_id,rank,item_id written by any tool, on the run's split")
@@ -117,29 +87,78 @@ stage in order.`,
 		Short: "Run every stage in order and print a summary",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if pf.gate {
+				return runStages(cmd, g, pf, pipeline.GatedStages)
+			}
 			return runStages(cmd, g, pf, pipeline.Stages)
 		},
 	}
 	runCmd.Flags().BoolVar(&pf.resume, "resume", false, "continue the run named by --run (or the latest) from its first unfinished stage")
-	exportFlags(runCmd)
-	trainFlags(runCmd)
-	publishFlags(runCmd)
+	runCmd.Flags().BoolVar(&pf.gate, "gate", false, "run the quality gate before publish, and publish only a run that passes it")
+	pf.gateFlags(runCmd)
+	pf.exportFlags(runCmd)
+	pf.trainFlags(runCmd)
+	pf.publishFlags(runCmd)
 	runCmd.Flags().StringVar(&pf.output, "output", "table", "summary format: table or json")
 
 	cmd.AddCommand(
-		stage(pipeline.StageExport, "Export events of a time window to Parquet, starting a new run", exportFlags),
+		stage(pipeline.StageExport, "Export events of a time window to Parquet, starting a new run", pf.exportFlags),
 		stage(pipeline.StageSplit, "Split the exported ratings into train and test Parquet files", nil),
 		stage(pipeline.StageTrain, "Train the models on the split", func(c *cobra.Command) {
-			trainFlags(c)
+			pf.trainFlags(c)
 			c.Flags().BoolVar(&pf.tuned, "tuned", false, "use the parameters that `marquee pipeline tune` found in this run for the models it tuned")
 		}),
 		stage(pipeline.StageEvaluate, "Score the trained models, or a CSV of lists, on the split", evaluateFlags),
-		stage(pipeline.StagePublish, "Publish top-N, similar and trending lists as a new current run", publishFlags),
+		stage(pipeline.StagePublish, "Publish top-N, similar and trending lists as a new current run", pf.publishFlags),
 		stage(pipeline.StageTune, "Search model parameters on a validation split carved out of the training split", tuneFlags),
 		runCmd,
 		newReportCommand(g, pf),
 	)
 	return cmd
+}
+
+// exportFlags registers the flags of the export stage.
+func (pf *pipelineFlags) exportFlags(c *cobra.Command) {
+	c.Flags().StringVar(&pf.from, "from", "", "start of the export window, inclusive: RFC 3339 time or YYYY-MM-DD (default: the beginning)")
+	c.Flags().StringVar(&pf.to, "to", "", "end of the export window, exclusive: RFC 3339 time or YYYY-MM-DD (default: no end)")
+	c.Flags().IntVar(&pf.exportCf.Concurrency, "concurrency", 8, "partitions read at once")
+}
+
+// trainFlags registers the flags of the train stage.
+func (pf *pipelineFlags) trainFlags(c *cobra.Command) {
+	c.Flags().Uint64Var(&pf.seed, "seed", 42, "random seed of training; the same seed and data give the same models")
+	c.Flags().StringVar(&pf.models, "models", "all", "comma-separated models to train: "+strings.Join(pipeline.AllModels, ", "))
+	c.Flags().IntVar(&pf.params.IALS.Factors, "ials-factors", 0, "iALS factors (0: the model's default)")
+	c.Flags().Float64Var(&pf.params.IALS.Regularization, "ials-reg", 0, "iALS regularisation (0: the model's default)")
+	c.Flags().Float64Var(&pf.params.IALS.Alpha, "ials-alpha", 0, "iALS confidence scale alpha (0: the model's default)")
+	c.Flags().IntVar(&pf.params.IALS.Iterations, "ials-iterations", 0, "iALS iterations (0: the model's default)")
+	c.Flags().IntVar(&pf.params.IALS.CGSteps, "ials-cg-steps", 0, "iALS conjugate-gradient steps per row (0: the model's default)")
+	c.Flags().BoolVar(&pf.params.IALS.Binary, "ials-binary", false, "iALS trains on 1 for every rated title instead of the rating")
+	c.Flags().Float64Var(&pf.params.IALS.HalfLifeDays, "ials-half-life", 0, "iALS time decay of confidence: age in days, relative to the user's newest rating, at which a rating counts half (0: no decay)")
+	c.Flags().Float64Var(&pf.params.IALS.Center, "ials-center", 0, "iALS trains on the rating minus this value and takes ratings at or below it as dislikes (0: off)")
+	c.Flags().IntVar(&pf.params.ALS.Factors, "als-factors", 0, "explicit ALS factors (0: the model's default)")
+	c.Flags().IntVar(&pf.params.ALS.Iterations, "als-iterations", 0, "explicit ALS iterations (0: the model's default)")
+	c.Flags().Float64Var(&pf.params.ALS.Regularization, "als-reg", 0, "explicit ALS regularisation per rating (0: the model's default)")
+	c.Flags().IntVar(&pf.params.KNN.K, "knn-k", 0, "item-kNN neighbours per item (0: the model's default)")
+	c.Flags().Float64Var(&pf.params.KNN.Shrink, "knn-shrink", 0, "item-kNN shrinkage of the cosine (0: the model's default)")
+	c.Flags().StringVar(&pf.params.KNN.Weighting, "knn-weighting", "", "item-kNN weighting: none, tfidf or bm25 (default none)")
+	c.Flags().Float64Var(&pf.params.EASE.Lambda, "ease-lambda", 0, "EASE regularisation (0: the model's default)")
+	c.Flags().IntVar(&pf.params.EASE.MinCount, "ease-min-count", 0, "EASE keeps items with at least this many users (0: the model's default)")
+	c.Flags().IntVar(&pf.params.EASE.Neighbors, "ease-neighbors", 0, "EASE weights kept per item (0: the model's default)")
+	c.Flags().StringVar(&pf.params.EASE.Input, "ease-input", "", "EASE input: ratings, binary or centered (default centered)")
+	c.Flags().Float64Var(&pf.params.EASE.Center, "ease-center", 0, "value the centered EASE input subtracts from ratings (0: 2.5)")
+}
+
+// publishFlags registers the flags of the publish stage.
+func (pf *pipelineFlags) publishFlags(c *cobra.Command) {
+	c.Flags().StringVar(&pf.publish, "model", "", "model whose lists users get (default: the best NDCG@10 of the run)")
+	c.Flags().IntVar(&pf.topN, "top-n", 100, "titles per user list")
+}
+
+// gateFlags registers the settings of the quality gate.
+func (pf *pipelineFlags) gateFlags(c *cobra.Command) {
+	c.Flags().StringVar(&pf.gateCf.Metric, "gate-metric", "ndcg_at_10", "metric the quality gate compares: "+strings.Join(pipeline.GateMetrics(), ", "))
+	c.Flags().Float64Var(&pf.gateCf.Tolerance, "gate-tolerance", 0.02, "relative drop of the gate metric allowed against the serving run: 0.02 publishes a run at most 2% worse")
 }
 
 // options turns flags into stage options.
@@ -161,11 +180,20 @@ func (pf *pipelineFlags) options() (pipeline.Options, error) {
 			tune.Models = append(tune.Models, strings.TrimSpace(m))
 		}
 	}
-	return pipeline.Options{
+
+	opts := pipeline.Options{
 		Window: w, Seed: pf.seed, Workers: pf.workers, Split: features.DefaultSplit, Params: params,
 		Export: pf.exportCf, Publish: pipeline.PublishConfig{Model: pf.publish, TopN: pf.topN},
 		Tune: tune, Tuned: pf.tuned,
-	}, nil
+	}
+	if pf.gate {
+		if err := pf.gateCf.Validate(); err != nil {
+			return opts, fmt.Errorf("invalid --gate-metric or --gate-tolerance: %w", err)
+		}
+		gate := pf.gateCf
+		opts.Gate = &gate
+	}
+	return opts, nil
 }
 
 func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []string) error {

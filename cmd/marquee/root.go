@@ -63,7 +63,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.profile, "cpuprofile", "", "write a CPU profile of the command to this file, for go tool pprof")
 
-	root.AddCommand(newDataCommand(g), newDBCommand(g), newPipelineCommand(g), newServeCommand(g), newUserCommand(g), newRunsCommand(g))
+	root.AddCommand(newDataCommand(g), newDBCommand(g), newPipelineCommand(g), newServeCommand(g), newUserCommand(g), newRunsCommand(g),
+		newSchedulerCommand(g))
 	return root
 }
 

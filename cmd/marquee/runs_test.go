@@ -15,6 +15,7 @@ import (
 
 	"github.com/marquee/marquee/data"
 	"github.com/marquee/marquee/internal/redistest"
+	"github.com/marquee/marquee/pipeline"
 )
 
 // runCLIErr runs the marquee command with args and returns its standard
@@ -41,7 +42,7 @@ func TestRunsCommands(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			url := cacheURL(t)
 			cli := func(args ...string) (string, error) {
-				return runCLIErr(append([]string{"--cache", url, "runs"}, args...)...)
+				return runCLIErr(append([]string{"--workdir", t.TempDir(), "--cache", url, "runs"}, args...)...)
 			}
 			if _, err := cli("rollback"); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 				t.Errorf("rollback before any publish: got %v, want nothing to roll back", err)
@@ -85,21 +86,25 @@ func TestRunsCommands(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var runs []runJSON
+			var runs []pipeline.RunInfo
 			if err := json.Unmarshal([]byte(out), &runs); err != nil {
 				t.Fatalf("decode %q: %v", out, err)
 			}
 			var got []string
 			for _, r := range runs {
-				got = append(got, r.ID+"="+r.State)
-				if r.Lists != 3 {
-					t.Errorf("run %s: %d lists, want 3", r.ID, r.Lists)
+				s := r.ID + "=" + r.Status
+				if r.Current {
+					s += "*"
+				}
+				got = append(got, s)
+				if r.Lists != 3 || r.State != "complete" {
+					t.Errorf("run %s: %d lists, %s, want 3, complete", r.ID, r.Lists, r.State)
 				}
 			}
-			if want := "r3=current r2=complete r1=complete"; strings.Join(got, " ") != want {
+			if want := "r3=published* r2=published r1=published"; strings.Join(got, " ") != want {
 				t.Errorf("runs list: got %v, want %s", got, want)
 			}
-			if out, err := cli("list"); err != nil || !strings.Contains(out, "RUN") || !strings.Contains(out, "current") {
+			if out, err := cli("list"); err != nil || !strings.Contains(out, "RUN") || !strings.Contains(out, "r3 *") {
 				t.Errorf("runs list as a table: got %q, %v", out, err)
 			}
 		})

@@ -112,7 +112,10 @@ func TestPruneKeepsNewestAndCurrent(t *testing.T) {
 		t.Fatalf("Prune: %v", err)
 	}
 	slices.Sort(deleted)
-	if want := []string{"abandoned", "r2", "r3"}; !slices.Equal(deleted, want) {
+	// The background pruning that l's commits started may delete the
+	// abandoned run first; the runs left are checked below either way.
+	deleted = slices.DeleteFunc(deleted, func(id string) bool { return id == "abandoned" })
+	if want := []string{"r2", "r3"}; !slices.Equal(deleted, want) {
 		t.Errorf("Prune deleted %q, want %q", deleted, want)
 	}
 	if got, want := runIDs(t, l), []string{"writing", "r5", "r4", "r1"}; !slices.Equal(got, want) {

@@ -15,6 +15,9 @@
 //	mq:{runs}:index          set: IDs of the runs held
 //	mq:{runs}:seq            counter: generation and commit order
 //	mq:{runs}:trash          set: "<gen>:<buckets>" of runs whose keys are being deleted
+//	mq:{runs}:lock           string: the scheduler lock holder's random token, with a TTL (Lock)
+//	mq:{runs}:fence          counter: the newest fencing token of the scheduler lock
+//	mq:{runs}:tick           string: the last scheduled time (Unix ms) the lock was taken for
 //
 // The lists of a run are keyed by its generation, a number that NewRun draws
 // from the counter. They are spread over a fixed number of hash buckets per
@@ -38,6 +41,15 @@
 // is being written. Commit marks the run complete and sets the current
 // pointer in one script, then publishes "run <run-id>" on the channel;
 // Activate does the same for rollback.
+//
+// # The scheduler's lock
+//
+// [Lock] is the lock that scheduler replicas share, so that two runs never
+// overlap and each scheduled time runs once. A lease expires unless its
+// holder renews it, so a dead holder blocks the next run for one TTL at
+// most. Every lease carries a fencing token, which the fenced commit of a
+// run checks in the script that switches the pointer, so a holder whose
+// lease ran out while it was paused cannot publish over a newer one.
 //
 // # Retention
 //

@@ -20,6 +20,9 @@ func (k keys) index() string           { return joinKey(k.prefix, registry, "ind
 func (k keys) seq() string             { return joinKey(k.prefix, registry, "seq") }
 func (k keys) trash() string           { return joinKey(k.prefix, registry, "trash") }
 func (k keys) run(runID string) string { return joinKey(k.prefix, registry, "run") + ":" + runID }
+func (k keys) lock() string            { return joinKey(k.prefix, registry, "lock") }
+func (k keys) fence() string           { return joinKey(k.prefix, registry, "fence") }
+func (k keys) tick() string            { return joinKey(k.prefix, registry, "tick") }
 func (k keys) channel() string         { return joinKey(k.prefix, "events") }
 func (k keys) history(userID string) string {
 	return joinKey(k.prefix, "h") + ":" + userID

@@ -22,13 +22,16 @@ return {1, gen, tonumber(ARGV[3])}
 `)
 
 // commitScript marks a run complete and makes it current.
-// KEYS: run, current, seq. ARGV: gen, now (ms), lists, run ID.
+// KEYS: run, current, seq, fence. ARGV: gen, now (ms), lists, run ID, and
+// the fencing token of the committer or "" for none.
 // Returns 0 when the run is gone or was started again, 1 when it is
-// already complete and 2 on success.
+// already complete, 3 when the token is not the newest one of the lock,
+// and 2 on success.
 var commitScript = goredis.NewScript(`
 local st = redis.call('HMGET', KEYS[1], 'state', 'gen')
 if not st[1] or st[2] ~= ARGV[1] then return 0 end
 if st[1] == 'complete' then return 1 end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[5] then return 3 end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[1], 'state', 'complete', 'published', ARGV[2], 'seq', seq, 'lists', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[4])
@@ -96,5 +99,41 @@ if redis.call('HLEN', KEYS[1]) > max then
 		redis.call('HDEL', KEYS[1], entries[i][1])
 	end
 end
+return 1
+`)
+
+// The scripts of Lock. The lock key holds the holder's random token and
+// expires unless renewed; the fence counter only grows.
+
+// acquireScript takes the lock for a scheduled time.
+// KEYS: lock, fence, tick. ARGV: holder token, TTL (ms), scheduled time
+// (ms) or "" for none.
+// Returns -2 when a run for that time or a later one was already started,
+// -1 when the lock is held, and the new fencing token on success.
+var acquireScript = goredis.NewScript(`
+if ARGV[3] ~= '' then
+	local last = tonumber(redis.call('GET', KEYS[3]))
+	if last and tonumber(ARGV[3]) <= last then return -2 end
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+return redis.call('INCR', KEYS[2])
+`)
+
+// renewScript extends the lock while the caller holds it.
+// KEYS: lock. ARGV: holder token, TTL (ms).
+// Returns 1 when extended and 0 when the lock is no longer the caller's.
+var renewScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+// releaseScript deletes the lock while the caller holds it.
+// KEYS: lock. ARGV: holder token.
+// Returns 1 when deleted and 0 when the lock was no longer the caller's.
+var releaseScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
 return 1
 `)

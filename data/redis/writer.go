@@ -22,6 +22,8 @@ type runWriter struct {
 	bufs  [][]byte // encoding buffers of Put, one per pipeline, reused
 }
 
+var _ data.FencedCommitter = (*runWriter)(nil)
+
 // addListsScript adds to the list count of a run that is still being
 // written by the given generation.
 // KEYS: run. ARGV: gen, number of new lists.
@@ -195,6 +197,18 @@ func (w *runWriter) PutArtifact(ctx context.Context, name string, b []byte) erro
 // current time and makes it current in one script, then announces the
 // switch on the channel and starts pruning older runs in the background.
 func (w *runWriter) Commit(ctx context.Context) error {
+	return w.commit(ctx, "")
+}
+
+// CommitFenced is Commit, done only while token is the newest fencing
+// token that Lock issued, checked in the script that switches the pointer.
+// It returns an error wrapping data.ErrConflict, and leaves the run
+// incomplete, when a newer lease was issued.
+func (w *runWriter) CommitFenced(ctx context.Context, token int64) error {
+	return w.commit(ctx, strconv.FormatInt(token, 10))
+}
+
+func (w *runWriter) commit(ctx context.Context, token string) error {
 	op := "commit run " + quote(w.runID)
 	if err := w.check(ctx); err != nil {
 		return wrap(op, err)
@@ -204,8 +218,8 @@ func (w *runWriter) Commit(ctx context.Context) error {
 		return wrap(op, err)
 	}
 	l := w.lists
-	res, err := commitScript.Run(ctx, l.rdb, []string{l.keys.run(w.runID), l.keys.current(), l.keys.seq()},
-		w.info.gen, l.cfg.now().UnixMilli(), n, w.runID).Int()
+	res, err := commitScript.Run(ctx, l.rdb, []string{l.keys.run(w.runID), l.keys.current(), l.keys.seq(), l.keys.fence()},
+		w.info.gen, l.cfg.now().UnixMilli(), n, w.runID, token).Int()
 	switch {
 	case err != nil:
 		return wrap(op, err)
@@ -213,6 +227,8 @@ func (w *runWriter) Commit(ctx context.Context) error {
 		return wrap(op, fmt.Errorf("%w: the run was deleted", data.ErrNotFound))
 	case res == 1:
 		return wrap(op, fmt.Errorf("%w: the run is complete and cannot change", data.ErrConflict))
+	case res == 3:
+		return wrap(op, fmt.Errorf("%w: fencing token %s is stale: the scheduler lock was taken over by a newer holder", data.ErrConflict, token))
 	}
 	w.done = true
 	l.announce(ctx, w.runID)
