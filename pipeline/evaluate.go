@@ -137,7 +137,11 @@ func EvaluateRecs(splitDir, path string) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, fmt.Errorf("evaluate %s: %w", path, err)
 	}
-	return rankingMetrics(eval.Rank(lists, s.train, s.test, eval.Config{})), nil
+	m := rankingMetrics(eval.Rank(lists, s.train, s.test, eval.Config{}))
+	if m.Users > 0 && m.MissingLists == m.Users {
+		return m, fmt.Errorf("evaluate %s: none of its %d users is a test user of the split, so every score would be 0: check that it uses the split's user ids", path, len(lists))
+	}
+	return m, nil
 }
 
 // EvaluatePredictions scores rating predictions written by any tool: a CSV
@@ -188,7 +192,7 @@ func readPredictions(path string) (map[[2]string]float64, error) {
 	r.FieldsPerRecord = 3
 	header, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
+		return nil, headerError(err)
 	}
 	if header[0] != "user_id" || header[1] != "item_id" || header[2] != "prediction" {
 		return nil, fmt.Errorf("header is %q, want user_id,item_id,prediction", header)
@@ -222,7 +226,7 @@ func readRecs(path string) (map[string][]string, error) {
 	r.FieldsPerRecord = 3
 	header, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
+		return nil, headerError(err)
 	}
 	if header[0] != "user_id" || header[1] != "rank" || header[2] != "item_id" {
 		return nil, fmt.Errorf("header is %q, want user_id,rank,item_id", header)
@@ -264,4 +268,13 @@ func readRecs(path string) (map[string][]string, error) {
 		lists[user] = list
 	}
 	return lists, nil
+}
+
+// headerError explains a failure to read a CSV header; an empty file is
+// the usual cause.
+func headerError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return errors.New("the file is empty: want a header line, then one row per entry")
+	}
+	return fmt.Errorf("read header: %w", err)
 }

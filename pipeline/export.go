@@ -59,7 +59,7 @@ type ExportResult struct {
 	Days       int                    `json:"days"`
 	Files      []string               `json:"files"`
 	Titles     int                    `json:"titles"`
-	Seconds    float64                `json:"seconds"`
+	Seconds    float64                `json:"-"` // left out of the manifest, so a rerun writes the same bytes
 }
 
 // Export writes the events of window w and a snapshot of the catalog under

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/marquee/marquee/data"
 	"github.com/marquee/marquee/features"
 )
@@ -225,6 +227,33 @@ func (r *Run) Path(elem ...string) string {
 func (r *Run) Done(stage string) bool {
 	rec := r.Manifest.Stages[stage]
 	return rec != nil && rec.Status == StatusDone
+}
+
+// ErrRunBusy means another process holds the run's lock.
+var ErrRunBusy = errors.New("run is in use")
+
+// Lock takes the run's exclusive lock, an flock on the file .lock in its
+// directory, so that two processes never work on one run at once; the
+// kernel releases it when the process exits, however it exits. It fails at
+// once with ErrRunBusy when another process holds it. Call unlock to
+// release it.
+func (r *Run) Lock() (unlock func(), err error) {
+	f, err := os.OpenFile(r.Path(".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock run %s: %w", r.Manifest.RunID, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: run %s is being worked on by another process; wait for it, or start a new run",
+				ErrRunBusy, r.Manifest.RunID)
+		}
+		return nil, fmt.Errorf("lock run %s: %w", r.Manifest.RunID, err)
+	}
+	return func() {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // Save writes the manifest atomically.

@@ -32,7 +32,6 @@ type modelInfo struct {
 	Name    string    `json:"name"`
 	Mean    float64   `json:"mean,omitempty"`
 	Loss    []float64 `json:"loss,omitempty"`
-	Seconds float64   `json:"train_seconds"`
 	Users   int       `json:"users"`
 	Items   int       `json:"items"`
 	Entries int       `json:"entries"`
@@ -41,7 +40,7 @@ type modelInfo struct {
 // save writes a fitted model to dir and returns the written files relative
 // to dir.
 func (f *fitted) save(dir string) ([]string, error) {
-	info := modelInfo{Name: f.name, Loss: f.loss, Seconds: f.seconds,
+	info := modelInfo{Name: f.name, Loss: f.loss,
 		Users: f.data.Users.Len(), Items: f.data.Items.Len(), Entries: f.data.R.NNZ()}
 	files := map[string]any{}
 	switch {
@@ -105,7 +104,7 @@ func load(dir, name string, d *features.Dataset, p TrainParams) (*fitted, error)
 	if err := json.Unmarshal(b, &info); err != nil {
 		return nil, fmt.Errorf("load %s: %s: %w", name, modelInfoFile, err)
 	}
-	f := &fitted{name: name, data: d, loss: info.Loss, seconds: info.Seconds}
+	f := &fitted{name: name, data: d, loss: info.Loss}
 	if err := f.loadParts(dir, info, p); err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}

@@ -53,8 +53,49 @@ const (
 )
 
 // Stage runs one stage of run and records its outcome in the manifest,
-// which is saved whether the stage succeeds or fails.
+// which is saved whether the stage succeeds or fails. It holds the run's
+// lock meanwhile, and refuses to change a published run (see guard).
 func (r *Runner) Stage(ctx context.Context, run *Run, stage string, opts Options) error {
+	unlock, err := run.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := guard(run, stage); err != nil {
+		return err
+	}
+	return r.stage(ctx, run, stage, opts)
+}
+
+// guard refuses every stage but publish on a published run, whose models
+// and metrics serving and the registry rely on. Publish itself is allowed,
+// and finds the run already published.
+func guard(run *Run, stage string) error {
+	if run.Manifest.Published != nil && stage != StagePublish {
+		return fmt.Errorf("%w: run %s is published, so its %s stage cannot run again: start a new run with `marquee pipeline run`",
+			ErrRunPublished, run.Manifest.RunID, stage)
+	}
+	return nil
+}
+
+// ErrNoEvents means an export found nothing to train on.
+var ErrNoEvents = errors.New("no events")
+
+// describeWindow formats a window for messages.
+func describeWindow(w data.Window) string {
+	bound := func(t time.Time, open string) string {
+		if t.IsZero() {
+			return open
+		}
+		return t.Format(time.RFC3339)
+	}
+	return "[" + bound(w.From, "beginning") + ", " + bound(w.To, "now") + ")"
+}
+
+// ErrRunPublished means a stage would change a run that is published.
+var ErrRunPublished = errors.New("run is published")
+
+func (r *Runner) stage(ctx context.Context, run *Run, stage string, opts Options) error {
 	log := r.Log.With("run_id", run.Manifest.RunID, "stage", stage)
 	host, pid := processID()
 	rec := &StageRecord{Status: StatusRunning, StartedAt: r.Now().UTC(), Host: host, PID: pid}
@@ -89,6 +130,11 @@ func (r *Runner) Stage(ctx context.Context, run *Run, stage string, opts Options
 // failed or was killed continues where it stopped. A run the gate rejects
 // is not published, and All returns an error wrapping ErrRejected.
 func (r *Runner) All(ctx context.Context, run *Run, opts Options, resume bool) error {
+	unlock, err := run.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	stages := Stages
 	if opts.Gate != nil {
 		stages = GatedStages
@@ -98,7 +144,10 @@ func (r *Runner) All(ctx context.Context, run *Run, opts Options, resume bool) e
 			r.Log.Info("stage already done, skipped", "run_id", run.Manifest.RunID, "stage", stage)
 			continue
 		}
-		if err := r.Stage(ctx, run, stage, opts); err != nil {
+		if err := guard(run, stage); err != nil {
+			return err
+		}
+		if err := r.stage(ctx, run, stage, opts); err != nil {
 			return err
 		}
 		if g := run.Manifest.Gate; stage == StageGate && !g.Passed {
@@ -139,6 +188,10 @@ func (r *Runner) export(ctx context.Context, run *Run, opts Options, log *slog.L
 	res, err := Export(ctx, r.Source, opts.Window, run.Path(exportDir), opts.Export, log)
 	if err != nil {
 		return nil, err
+	}
+	if res.Events == 0 {
+		return nil, fmt.Errorf("export: %w in the window %s: import or generate data first (`marquee data import`, `marquee data generate`), or widen --from and --to",
+			ErrNoEvents, describeWindow(opts.Window))
 	}
 	// Only the export's own manifest, which names its window, files and
 	// counts, is checksummed: an export has a file per day.
@@ -265,12 +318,25 @@ func (r *Runner) publish(ctx context.Context, run *Run, opts Options, log *slog.
 	if r.Lists == nil {
 		return nil, errors.New("publish: no list store configured")
 	}
+	if p := run.Manifest.Published; p != nil {
+		log.Info("publish: the run is already published", "model", p.Model)
+		return map[string]any{"model": p.Model, "lists": p.Lists, "already_published": true}, nil
+	}
 	if !run.Done(StageTrain) || run.Manifest.Params == nil {
 		return nil, errors.New("publish: the run has no trained models: run `marquee pipeline train` first")
 	}
 	model, err := ChooseModel(opts.Publish.Model, run.Manifest.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if n, ok, err := committedLists(ctx, r.Lists, run.Manifest.RunID); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	} else if ok {
+		// An earlier publish committed, but its process stopped before the
+		// manifest recorded it.
+		log.Info("publish: the list store already holds this run complete; recording it", "lists", n)
+		run.Manifest.Published = &Publication{Model: model, Lists: n, At: r.Now().UTC()}
+		return map[string]any{"model": model, "lists": n, "already_published": true}, nil
 	}
 	summary, err := json.Marshal(run.Manifest.summary(model))
 	if err != nil {
@@ -285,6 +351,21 @@ func (r *Runner) publish(ctx context.Context, run *Run, opts Options, log *slog.
 	}
 	run.Manifest.Published = &Publication{Model: model, Lists: n, At: r.Now().UTC()}
 	return map[string]any{"model": model, "lists": n}, nil
+}
+
+// committedLists reports whether the list store holds run id complete, and
+// with how many lists.
+func committedLists(ctx context.Context, lists data.Lists, id string) (int, bool, error) {
+	runs, err := lists.Runs(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, p := range runs {
+		if p.ID == id && p.Complete {
+			return p.Lists, true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // processID returns the host name and process ID recorded with a stage.

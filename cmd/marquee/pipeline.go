@@ -162,7 +162,7 @@ func (pf *pipelineFlags) gateFlags(c *cobra.Command) {
 }
 
 // options turns flags into stage options.
-func (pf *pipelineFlags) options() (pipeline.Options, error) {
+func (pf *pipelineFlags) options(cmd *cobra.Command) (pipeline.Options, error) {
 	w, err := parseWindow(pf.from, pf.to)
 	if err != nil {
 		return pipeline.Options{}, err
@@ -181,6 +181,9 @@ func (pf *pipelineFlags) options() (pipeline.Options, error) {
 		}
 	}
 
+	if err := pf.validateCounts(cmd); err != nil {
+		return pipeline.Options{}, err
+	}
 	opts := pipeline.Options{
 		Window: w, Seed: pf.seed, Workers: pf.workers, Split: features.DefaultSplit, Params: params,
 		Export: pf.exportCf, Publish: pipeline.PublishConfig{Model: pf.publish, TopN: pf.topN},
@@ -196,9 +199,31 @@ func (pf *pipelineFlags) options() (pipeline.Options, error) {
 	return opts, nil
 }
 
+// validateCounts rejects the counts of cmd's flags that must be positive,
+// whose zero values would otherwise fall back to defaults silently. Flags
+// that cmd does not have are left alone.
+func (pf *pipelineFlags) validateCounts(cmd *cobra.Command) error {
+	has := func(name string) bool { return cmd.Flags().Lookup(name) != nil }
+	for _, c := range []struct {
+		flag  string
+		value int
+	}{{"top-n", pf.topN}, {"trials", pf.tune.Trials}, {"concurrency", pf.exportCf.Concurrency}} {
+		if has(c.flag) && c.value < 1 {
+			return fmt.Errorf("invalid --%s %d: use a whole number of 1 or more", c.flag, c.value)
+		}
+	}
+	if has("workers") && pf.workers < 0 {
+		return fmt.Errorf("invalid --workers %d: use 0 for one per CPU, or a positive number", pf.workers)
+	}
+	if has("split") && pf.on != "test" && pf.on != "validation" {
+		return fmt.Errorf("invalid --split %q: use test or validation", pf.on)
+	}
+	return nil
+}
+
 func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []string) error {
 	ctx := cmd.Context()
-	opts, err := pf.options()
+	opts, err := pf.options(cmd)
 	if err != nil {
 		return err
 	}
@@ -231,7 +256,7 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 		return err
 	}
 	if pf.recs != "" || pf.preds != "" {
-		return evaluateFiles(cmd.OutOrStdout(), run, pf)
+		return evaluateFiles(cmd, run, pf)
 	}
 
 	start := time.Now()
@@ -293,7 +318,8 @@ unless --out names a file.`,
 
 // evaluateFiles scores the lists of --recs and the predictions of
 // --predictions, written by any tool, on the run's test or validation split.
-func evaluateFiles(out io.Writer, run *pipeline.Run, pf *pipelineFlags) error {
+func evaluateFiles(cmd *cobra.Command, run *pipeline.Run, pf *pipelineFlags) error {
+	out := cmd.OutOrStdout()
 	dir := run.Path("split")
 	switch pf.on {
 	case "test":
@@ -308,6 +334,7 @@ func evaluateFiles(out io.Writer, run *pipeline.Run, pf *pipelineFlags) error {
 		if err != nil {
 			return err
 		}
+		warnRecs(cmd.ErrOrStderr(), pf.recs, m)
 		metrics[filepath.Base(pf.recs)] = m
 	}
 	if pf.preds != "" {
@@ -318,6 +345,18 @@ func evaluateFiles(out io.Writer, run *pipeline.Run, pf *pipelineFlags) error {
 		metrics[filepath.Base(pf.preds)] = m
 	}
 	return printMetrics(out, pf.output, metrics)
+}
+
+// warnRecs reports on stderr what makes lists from another tool score lower
+// than they would otherwise: test users without a list, who score 0, and
+// listed titles that were not candidates.
+func warnRecs(w io.Writer, path string, m pipeline.Metrics) {
+	if m.MissingLists > 0 {
+		fmt.Fprintf(w, "warning: %s has no list for %d of the %d test users scored; they count as 0\n", path, m.MissingLists, m.Users)
+	}
+	if m.NonCandidates > 0 {
+		fmt.Fprintf(w, "warning: %s lists %d titles that are not candidates (unknown in training, or already rated by the user in training)\n", path, m.NonCandidates)
+	}
 }
 
 // openOrCreateRun starts a new run for export and run (unless resuming), and

@@ -87,7 +87,7 @@ with seconds first, or a descriptor such as @daily or @every 6h.`,
 func runScheduler(cmd *cobra.Command, g *globals, sf *schedulerFlags, pf *pipelineFlags) error {
 	ctx := cmd.Context()
 	pf.gate = !sf.noGate
-	opts, err := pf.options()
+	opts, err := pf.options(cmd)
 	if err != nil {
 		return err
 	}
