@@ -259,6 +259,13 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 		return evaluateFiles(cmd, run, pf)
 	}
 
+	// A published run keeps the metrics it was published with; evaluate
+	// prints them instead of scoring the models again.
+	if slices.Equal(stages, []string{pipeline.StageEvaluate}) && run.Manifest.Published != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "run %s is published; these are the metrics it was published with\n", run.Manifest.RunID)
+		return printOutcome(cmd.OutOrStdout(), pf.output, run, stages, 0)
+	}
+
 	start := time.Now()
 	if len(stages) > 1 {
 		err = runner.All(ctx, run, opts, pf.resume)
