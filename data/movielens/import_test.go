@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/marquee/marquee/data"
 )
@@ -286,4 +287,34 @@ func copyDir(t *testing.T, src string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// TestImportInvalidUTF8TitleIsBad imports a title containing the bytes FF
+// FE. The API rejects such names on write, so the importer counts the row
+// bad.
+func TestImportInvalidUTF8TitleIsBad(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		MoviesFile:  "movieId,title,genres\n1,Good (1995),Drama\n2,Bad \xff\xfe bytes (1999),Drama\n",
+		RatingsFile: "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	store := newFakeStore()
+	report := importDir(t, store, dir, Options{})
+	for id, title := range store.titles {
+		if !utf8.ValidString(title.Name) {
+			t.Errorf("title %s stored with invalid UTF-8 name %q", id, title.Name)
+		}
+	}
+	if report.Movies.Bad != 1 {
+		t.Errorf("movies report %+v, expected the invalid UTF-8 row counted bad", report.Movies)
+	}
+	if want := "movies.csv:3: title"; len(report.BadRows) != 1 || !strings.HasPrefix(report.BadRows[0].String(), want) {
+		t.Errorf("bad rows %q, want one starting with %q", report.BadRows, want)
+	}
 }

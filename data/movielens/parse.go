@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/marquee/marquee/data"
 )
@@ -31,6 +33,12 @@ func parseMovie(fields []string) (data.Title, error) {
 	title := strings.TrimSpace(fields[1])
 	if title == "" {
 		return data.Title{}, fmt.Errorf("title is empty")
+	}
+	if err := checkText("title", title); err != nil {
+		return data.Title{}, err
+	}
+	if err := checkText("genres", fields[2]); err != nil {
+		return data.Title{}, err
 	}
 
 	name, year := splitTitle(title)
@@ -95,6 +103,9 @@ func parseTag(fields []string) (tag, error) {
 	if text == "" {
 		return tag{}, fmt.Errorf("tag is empty")
 	}
+	if !utf8.ValidString(text) {
+		return tag{}, fmt.Errorf("tag %q is not valid UTF-8", strings.ToValidUTF8(text, "\uFFFD"))
+	}
 	t, err := parseTimestamp(fields[3])
 	if err != nil {
 		return tag{}, err
@@ -106,6 +117,19 @@ func checkFieldCount(fields []string, header string) error {
 	want := strings.Count(header, ",") + 1
 	if len(fields) != want {
 		return fmt.Errorf("row has %d fields, want %d (%s)", len(fields), want, header)
+	}
+	return nil
+}
+
+// checkText rejects a stored text that is not valid UTF-8 or holds a
+// control character. The API refuses such names on write, and a stored one
+// would reach every page that lists the title.
+func checkText(column, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", column, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("%s %q contains a control character", column, s)
 	}
 	return nil
 }

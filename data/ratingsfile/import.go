@@ -30,6 +30,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -71,6 +72,14 @@ type Scale struct {
 	Min, Max float64
 }
 
+// valid reports whether the scale maps ratings onto distinct values: finite
+// bounds, Min below Max, and a finite span. An infinite bound or span would
+// map every rating to one end of Marquee's scale.
+func (s Scale) valid() bool {
+	span := s.Max - s.Min
+	return s.Max > s.Min && !math.IsInf(span, 0) && !math.IsNaN(span)
+}
+
 // Options tune an import. The zero value reads a layout inferred from the
 // file's extension with the default columns and Unix seconds.
 type Options struct {
@@ -101,8 +110,8 @@ func (o Options) withDefaults(path string) (Options, error) {
 	if o.TimeFormat != TimeUnix && o.TimeFormat != TimeUnixMillis && o.TimeFormat != TimeRFC3339 {
 		return o, fmt.Errorf("unknown time format %q: use unix, unix_ms or rfc3339", o.TimeFormat)
 	}
-	if s := o.Scale; s != nil && !(s.Max > s.Min) {
-		return o, fmt.Errorf("invalid rating scale %v:%v: want min < max", s.Min, s.Max)
+	if s := o.Scale; s != nil && !s.valid() {
+		return o, fmt.Errorf("invalid rating scale %v:%v: want finite bounds with min < max", s.Min, s.Max)
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = defaultBatchSize

@@ -3,6 +3,7 @@ package ratingsfile
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -249,4 +250,58 @@ func FuzzDat(f *testing.F) {
 			t.Errorf("readDat error = %v", err)
 		}
 	})
+}
+
+// TestImportRejectsInfiniteScale imports with an infinite scale bound. The
+// check min < max alone passed it, and every rating was then stored as 0.5
+// or dropped.
+func TestImportRejectsInfiniteScale(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	body := "user_id,item_id,rating,timestamp\na,x,1,1\nb,y,10,2\nc,z,5,3\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scales := []Scale{
+		{Min: 0, Max: math.Inf(1)}, {Min: math.Inf(-1), Max: 10}, {Min: math.Inf(-1), Max: math.Inf(1)},
+		{Min: -math.MaxFloat64, Max: math.MaxFloat64}, {Min: math.NaN(), Max: 10},
+	}
+	for _, scale := range scales {
+		store := newFakeStore()
+		if _, err := Import(t.Context(), store, path, Options{Scale: &scale}); err == nil {
+			t.Errorf("scale %v:%v accepted, stored %v", scale.Min, scale.Max, store.sortedRatings())
+		}
+	}
+}
+
+// TestImportRejectsInvalidUTF8IDs checks that user and item IDs that are
+// not valid UTF-8 or hold a control character are bad rows: an item ID
+// becomes a title's ID and name, which the API accepts neither of.
+func TestImportRejectsInvalidUTF8IDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	body := "user_id,item_id,rating,timestamp\n" +
+		"a,x,4,1\n" +
+		"b,bad\xff\xfe,4,2\n" +
+		"\xffu,y,4,3\n" +
+		"c,\"tab\there\",4,4\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := newFakeStore()
+	rep, err := Import(t.Context(), store, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Imported != 1 || rep.Bad != 3 {
+		t.Errorf("report = %+v, want 1 imported and 3 bad", rep)
+	}
+	for i, want := range []string{"r.csv:3: item", "r.csv:4: user", "r.csv:5: item"} {
+		if i >= len(rep.BadRows) || !strings.HasPrefix(rep.BadRows[i], want) {
+			t.Errorf("bad rows = %q, want row %d to start with %q", rep.BadRows, i, want)
+		}
+	}
+	for id := range store.titles {
+		if id != "x" {
+			t.Errorf("stored title %q, want only x", id)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/marquee/marquee/data"
@@ -41,6 +42,12 @@ func (p parser) parse(f fields) (data.Rating, error) {
 		return data.Rating{}, f.err
 	}
 	r := data.Rating{UserID: strings.TrimSpace(f.user), ContentID: strings.TrimSpace(f.item)}
+	if err := checkID("user", r.UserID); err != nil {
+		return data.Rating{}, err
+	}
+	if err := checkID("item", r.ContentID); err != nil {
+		return data.Rating{}, err
+	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(f.rating), 64)
 	if err != nil {
 		return data.Rating{}, fmt.Errorf("rating %q is not a number", f.rating)
@@ -111,6 +118,19 @@ func sortUsers(users []data.User) {
 	})
 }
 
+// checkID rejects an ID that is not valid UTF-8 or holds a control
+// character. An item ID becomes a title's ID, and its name when no
+// movies.dat names it, and the API accepts neither in IDs or names.
+func checkID(column, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", column, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("%s %q contains a control character", column, s)
+	}
+	return nil
+}
+
 func isDecimal(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 // titleInfo is a title's entry in movies.dat.
@@ -138,7 +158,7 @@ func (im *importer) titleNames() (map[string]titleInfo, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		parts := strings.Split(latin1ToUTF8(sc.Text()), "::")
-		if len(parts) != 3 {
+		if len(parts) != 3 || strings.ContainsFunc(parts[1]+parts[2], unicode.IsControl) {
 			continue // a bad line leaves its title named by its ID
 		}
 		name, year := movielens.SplitTitle(parts[1])
