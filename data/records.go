@@ -3,7 +3,10 @@ package data
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Role is a user's permission level.
@@ -16,7 +19,7 @@ const (
 )
 
 // User is a viewer account. Email is optional (imported datasets have none),
-// but when set it is unique across users, compared case-insensitively.
+// but when set it is unique across users, compared by [EmailKey].
 type User struct {
 	ID              string
 	Email           string
@@ -27,6 +30,13 @@ type User struct {
 	PreferredTypes  []string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+}
+
+// EmailKey returns the form under which stores compare e-mails: Unicode
+// NFC, so that an address typed with a precomposed "é" and one typed with
+// "e" and a combining accent are one address, then lower case.
+func EmailKey(email string) string {
+	return strings.ToLower(norm.NFC.String(email))
 }
 
 // Title is an item of the catalog: a film, a series or any other content a

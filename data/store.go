@@ -31,8 +31,8 @@ type Users interface {
 	// User returns the user with the given ID, or ErrNotFound.
 	User(ctx context.Context, id string) (User, error)
 
-	// UserByEmail returns the user whose e-mail matches, case-insensitively,
-	// or ErrNotFound.
+	// UserByEmail returns the user whose e-mail has the same EmailKey as
+	// email, or ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (User, error)
 
 	// UpdateUser replaces a stored user. It returns ErrNotFound for an unknown
@@ -120,6 +120,11 @@ type Events interface {
 	// Watches returns the user's watch events, newest first, at most limit of
 	// them (all when limit <= 0).
 	Watches(ctx context.Context, userID string, limit int) ([]WatchEvent, error)
+
+	// Watch returns the user's stored watch event with the given ID, or
+	// ErrNotFound. After AppendWatches it is the event that the store kept
+	// for that ID, which may be an earlier event than the one just sent.
+	Watch(ctx context.Context, userID, eventID string) (WatchEvent, error)
 
 	// ScanEvents calls fn for every rating, rating deletion and watch event
 	// whose time falls in w, in no particular order, and never from two

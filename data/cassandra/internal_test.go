@@ -151,20 +151,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestCursor(t *testing.T) {
-	for _, id := range []string{"", "t001", `'); DROP TABLE users; --`, "日本語 🎬"} {
-		got, err := decodeCursor(encodeCursor(id))
-		if err != nil || got != id {
-			t.Errorf("decodeCursor(encodeCursor(%q)) = %q, %v", id, got, err)
-		}
-	}
-	for _, c := range []string{"!!", "eDE6eA", encodeCursor("x")[1:]} {
-		if _, err := decodeCursor(c); !errors.Is(err, data.ErrInvalid) {
-			t.Errorf("decodeCursor(%q): got %v, want data.ErrInvalid", c, err)
-		}
-	}
-}
-
 // TestBucketsStable pins the placement of rows, FNV-1a as hash/fnv computes
 // it: a change of the hash would hide every stored event and title from the
 // partitions that scans read.

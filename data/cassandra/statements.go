@@ -19,12 +19,13 @@ type statements struct {
 
 	selectTitle, upsertTitle, upsertTitleInBucket, deleteTitle, deleteTitleInBucket, listBucket string
 
-	selectRating, selectRatings, ratingStats, selectRatingEvents    string
-	upsertRatingByUser, upsertRatingByTitle, insertRatingEvent      string
-	deleteRatingByUser, deleteRatingByTitle                         string
-	insertWatch, insertWatchID, selectWatchIDs, selectWatches       string
-	selectWatchesLimit, insertEvent, insertDay, selectDays, scanDay string
-	scanTokens, selectSetting, insertSetting                        string
+	selectRating, selectRatings, ratingStats, selectRatingEvents string
+	upsertRatingByUser, upsertRatingByTitle, insertRatingEvent   string
+	deleteRatingByUser, deleteRatingByTitle                      string
+	insertWatch, insertWatchID, selectWatchIDs, selectWatches    string
+	selectWatchesLimit, selectWatchID, selectWatch               string
+	insertEvent, insertDay, selectDays, scanDay                  string
+	scanTokens, selectSetting, insertSetting                     string
 }
 
 func newStatements(keyspace string) statements {
@@ -63,6 +64,8 @@ func newStatements(keyspace string) statements {
 		selectWatchIDs:     r.Replace("SELECT event_id FROM {ks}.watch_ids WHERE user_id = ? AND event_id IN ?"),
 		selectWatches:      r.Replace("SELECT event_time, event_id, content_id, kind, position_sec, duration_sec FROM {ks}.watches_by_user WHERE user_id = ?"),
 		selectWatchesLimit: r.Replace("SELECT event_time, event_id, content_id, kind, position_sec, duration_sec FROM {ks}.watches_by_user WHERE user_id = ? LIMIT ?"),
+		selectWatchID:      r.Replace("SELECT event_time FROM {ks}.watch_ids WHERE user_id = ? AND event_id = ?"),
+		selectWatch:        r.Replace("SELECT event_time, event_id, content_id, kind, position_sec, duration_sec FROM {ks}.watches_by_user WHERE user_id = ? AND event_time = ? AND event_id = ?"),
 
 		insertEvent: r.Replace("INSERT INTO {ks}.events_by_day (day, bucket, {event}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?"),
 		insertDay:   r.Replace("INSERT INTO {ks}.event_days (shard, day) VALUES (0, ?)"),

@@ -2,7 +2,6 @@ package cassandra
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/data/internal/titlecursor"
 )
 
 // titleBuckets is the number of partitions of titles_by_bucket. It is part
@@ -131,7 +131,7 @@ func (s *Store) DeleteTitle(ctx context.Context, id string) error {
 // starting after the cursor, and filters rows in the client: a filter
 // that matches few titles reads many rows for one page.
 func (s *Store) ListTitles(ctx context.Context, q data.TitleQuery) (data.TitlePage, error) {
-	after, err := decodeCursor(q.Cursor)
+	after, err := titlecursor.Decode(q.Cursor)
 	if err != nil {
 		return data.TitlePage{}, wrap("list titles", err)
 	}
@@ -171,7 +171,7 @@ func collectPage(m *merge, keep func(data.Title) bool, limit int) data.TitlePage
 			continue
 		}
 		if len(page.Titles) == limit {
-			page.Next = encodeCursor(page.Titles[limit-1].ID)
+			page.Next = titlecursor.Encode(page.Titles[limit-1].ID)
 			return page
 		}
 		page.Titles = append(page.Titles, t)
@@ -189,25 +189,6 @@ func titleFilter(q data.TitleQuery) func(data.Title) bool {
 		}
 		return text == "" || strings.Contains(strings.ToLower(t.Name), text)
 	}
-}
-
-// Cursors are the last ID of a page, base64url-encoded after a version.
-const cursorPrefix = "t1:"
-
-func encodeCursor(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
-}
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	id, ok := strings.CutPrefix(string(b), cursorPrefix)
-	if err != nil || !ok {
-		return "", invalidf("cursor %q was not returned by ListTitles", c)
-	}
-	return id, nil
 }
 
 // merge yields titles from several ID-ordered iterators in ID order.

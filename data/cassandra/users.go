@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -20,10 +19,15 @@ import (
 // in between.
 const staleClaimAge = time.Minute
 
-// emailKey returns the form under which an e-mail is claimed: e-mails
-// are compared case-insensitively, and nothing else.
+// emailKey returns the form under which an e-mail is claimed:
+// data.EmailKey, so that e-mails are compared in NFC and without case.
+//
+// NOTE: claims written before the key was normalised to NFC hold the
+// e-mail in lower case only. Such a claim differs from its new key only
+// when its address was stored in another normalisation form, which
+// browsers and the API, which normalises addresses, do not send.
 func emailKey(email string) string {
-	return strings.ToLower(email)
+	return data.EmailKey(email)
 }
 
 func validateUser(u data.User) error {

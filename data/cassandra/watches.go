@@ -104,6 +104,29 @@ func (s *Store) storedWatchIDs(ctx context.Context, events []data.WatchEvent) (m
 	return stored, err
 }
 
+// Watch returns the user's stored watch event with the ID eventID, or an
+// error wrapping ErrNotFound: its time from watch_ids, then the event from
+// watches_by_user. AppendWatches writes the event before its ID, so an ID
+// found names an event that is stored.
+func (s *Store) Watch(ctx context.Context, userID, eventID string) (data.WatchEvent, error) {
+	if userID == "" || eventID == "" {
+		// Cassandra refuses an empty partition key, and no event has one.
+		return data.WatchEvent{}, wrap("watch", data.ErrNotFound)
+	}
+	w := data.WatchEvent{UserID: userID, ID: eventID}
+	err := s.session.Query(s.q.selectWatchID, userID, eventID).Idempotent(true).ScanContext(ctx, &w.Time)
+	if err == nil {
+		var kind string
+		err = s.session.Query(s.q.selectWatch, userID, w.Time, eventID).Idempotent(true).
+			ScanContext(ctx, &w.Time, &w.ID, &w.ContentID, &kind, &w.Position, &w.Duration)
+		w.Kind = data.WatchKind(kind)
+	}
+	if err != nil {
+		return data.WatchEvent{}, wrap("watch", err)
+	}
+	return w, nil
+}
+
 // Watches returns the user's watch events, newest first, at most limit of
 // them (all when limit <= 0).
 func (s *Store) Watches(ctx context.Context, userID string, limit int) ([]data.WatchEvent, error) {

@@ -10,11 +10,13 @@ import (
 )
 
 // Messages on the channel start with one of these prefixes, followed by an
-// ID. Lists publishes MessageRun after Commit and Activate; serving
-// publishes MessageUser when a user rates or watches something.
+// ID. Lists publishes MessageRun after Commit and Activate. Serving
+// publishes MessageUser when a user rates or watches something, and
+// MessageTitle when a title of the catalog changes.
 const (
-	MessageRun  = "run "
-	MessageUser = "user "
+	MessageRun   = "run "
+	MessageUser  = "user "
+	MessageTitle = "title "
 )
 
 // Bus carries short messages between the processes that share a Redis, on

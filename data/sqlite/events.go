@@ -155,6 +155,19 @@ func scanWatch(row interface{ Scan(...any) error }) (data.WatchEvent, error) {
 	return w, err
 }
 
+// Watch returns the user's stored watch event with the ID eventID, or an
+// error wrapping ErrNotFound.
+func (s *Store) Watch(ctx context.Context, userID, eventID string) (data.WatchEvent, error) {
+	w, err := scanWatch(s.watchStmt.QueryRowContext(ctx, userID, eventID))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = data.ErrNotFound
+	}
+	if err != nil {
+		return data.WatchEvent{}, wrap(fmt.Sprintf("watch event %q of %q", eventID, userID), err)
+	}
+	return w, nil
+}
+
 // Watches returns the user's watch events, newest first, at most limit of
 // them (all when limit <= 0). Events of the same millisecond are ordered by ID,
 // descending.

@@ -16,7 +16,7 @@ var storeSchema = []string{`
 CREATE TABLE users (
 	id               TEXT PRIMARY KEY,
 	email            TEXT NOT NULL,
-	email_key        TEXT NOT NULL, -- the e-mail in lower case, '' when there is none
+	email_key        TEXT NOT NULL, -- data.EmailKey of the e-mail, '' when there is none
 	name             TEXT NOT NULL,
 	password_hash    TEXT NOT NULL,
 	role             TEXT NOT NULL,
@@ -142,6 +142,7 @@ type Store struct {
 	ratingsStmt     *sql.Stmt
 	ratingStatsStmt *sql.Stmt
 	watchesStmt     *sql.Stmt
+	watchStmt       *sql.Stmt
 }
 
 var _ data.Store = (*Store)(nil)
@@ -179,6 +180,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.ratingStatsStmt, `SELECT count, halves FROM rating_stats WHERE content_id = ?`},
 		{&s.watchesStmt, `SELECT ` + watchColumns + ` FROM watch_events WHERE user_id = ?
 			ORDER BY at DESC, id DESC LIMIT ?`},
+		{&s.watchStmt, `SELECT ` + watchColumns + ` FROM watch_events WHERE user_id = ? AND id = ?`},
 	}
 	for _, st := range statements {
 		prepared, err := s.db.read.PrepareContext(ctx, st.query)
@@ -195,7 +197,7 @@ func (s *Store) Close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{
 		s.userStmt, s.userByEmailStmt, s.titleStmt, s.ratingStmt,
-		s.ratingsStmt, s.ratingStatsStmt, s.watchesStmt,
+		s.ratingsStmt, s.ratingStatsStmt, s.watchesStmt, s.watchStmt,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())

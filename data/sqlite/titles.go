@@ -3,13 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/data/internal/titlecursor"
 )
 
 const titleColumns = `id, name, year, genres, type, duration_sec, description, created_at, updated_at`
@@ -157,10 +157,11 @@ func (s *Store) queryTitles(ctx context.Context, fn func(data.Title), query stri
 const defaultPageSize = 50
 
 // ListTitles returns one page of the titles matching q, ordered by ID. The
-// cursor is the last ID of the previous page, so the pages never repeat a
-// title and never skip one that exists from the first page to the last, even
-// when other titles are written between calls. It returns an error wrapping
-// ErrInvalid for a negative limit or a malformed cursor.
+// cursor names the last ID of the previous page, in the form of package
+// titlecursor. The pages never repeat a title and never skip one that
+// exists from the first page to the last, even when other titles are
+// written between calls. It returns an error wrapping ErrInvalid for a
+// negative limit or a cursor that ListTitles did not return.
 func (s *Store) ListTitles(ctx context.Context, q data.TitleQuery) (data.TitlePage, error) {
 	limit := q.Limit
 	if limit == 0 {
@@ -169,7 +170,7 @@ func (s *Store) ListTitles(ctx context.Context, q data.TitleQuery) (data.TitlePa
 	if limit < 0 {
 		return data.TitlePage{}, wrap("list titles", fmt.Errorf("%w: limit %d is negative", data.ErrInvalid, q.Limit))
 	}
-	after, err := decodeCursor(q.Cursor)
+	after, err := titlecursor.Decode(q.Cursor)
 	if err != nil {
 		return data.TitlePage{}, wrap("list titles", err)
 	}
@@ -184,7 +185,7 @@ func (s *Store) ListTitles(ctx context.Context, q data.TitleQuery) (data.TitlePa
 	// One row more than the page was read to learn whether another page follows.
 	if len(page.Titles) > limit {
 		page.Titles = page.Titles[:limit]
-		page.Next = base64.RawURLEncoding.EncodeToString([]byte(page.Titles[limit-1].ID))
+		page.Next = titlecursor.Encode(page.Titles[limit-1].ID)
 	}
 	return page, nil
 }
@@ -221,14 +222,6 @@ func titleListQuery(q data.TitleQuery, after string, limit int) (string, []any) 
 
 func prefixColumns(prefix, columns string) string {
 	return prefix + strings.ReplaceAll(columns, ", ", ", "+prefix)
-}
-
-func decodeCursor(cursor string) (string, error) {
-	after, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return "", fmt.Errorf("%w: cursor %q is malformed: pass TitlePage.Next unchanged", data.ErrInvalid, cursor)
-	}
-	return string(after), nil
 }
 
 // DeleteTitle removes a title. Deleting an unknown title returns nil.

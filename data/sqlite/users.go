@@ -19,6 +19,14 @@ const upsertUser = `INSERT INTO users (id, email, email_key, name, password_hash
 	preferred_genres = excluded.preferred_genres, preferred_types = excluded.preferred_types,
 	created_at = excluded.created_at, updated_at = excluded.updated_at`
 
+// emailKey returns the value of the email_key column: data.EmailKey.
+//
+// NOTE: rows written before the key was normalised to NFC hold the e-mail
+// in lower case only. Such a row differs from its new key only when its
+// address was stored in another normalisation form, which browsers and the
+// API, which normalises addresses, do not send.
+func emailKey(email string) string { return data.EmailKey(email) }
+
 // userArgs returns the column values of u in the order of upsertUser, the ID
 // first.
 func userArgs(u data.User) ([]any, error) {
@@ -34,7 +42,7 @@ func userArgs(u data.User) ([]any, error) {
 		return nil, err
 	}
 	return []any{
-		u.ID, u.Email, foldCase(u.Email), u.Name, u.PasswordHash, string(u.Role),
+		u.ID, u.Email, emailKey(u.Email), u.Name, u.PasswordHash, string(u.Role),
 		genres, types, nullMillis(u.CreatedAt), nullMillis(u.UpdatedAt),
 	}, nil
 }
@@ -89,10 +97,10 @@ func (s *Store) User(ctx context.Context, id string) (data.User, error) {
 	return u, nil
 }
 
-// UserByEmail returns the user whose e-mail matches, ignoring case, or an
-// error wrapping ErrNotFound. An empty e-mail matches no user.
+// UserByEmail returns the user whose e-mail has the same data.EmailKey, or
+// an error wrapping ErrNotFound. An empty e-mail matches no user.
 func (s *Store) UserByEmail(ctx context.Context, email string) (data.User, error) {
-	u, err := scanUser(s.userByEmailStmt.QueryRowContext(ctx, foldCase(email)))
+	u, err := scanUser(s.userByEmailStmt.QueryRowContext(ctx, emailKey(email)))
 	if err != nil {
 		return data.User{}, wrap(fmt.Sprintf("user by e-mail %q", email), err)
 	}

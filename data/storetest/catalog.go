@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/marquee/marquee/data"
@@ -226,6 +229,33 @@ func testListTitlesDefaultLimit(t *testing.T, open Opener[data.Store]) {
 	must(t, "ListTitles", err)
 	if got := titleIDs(page.Titles); len(got) != 10 || got[0] != "t050" {
 		t.Errorf("ListTitles second page: got %q, want t050 to t059", got)
+	}
+}
+
+// testListTitlesForgedCursor checks that a cursor ListTitles did not
+// return is rejected, not read as a position in the catalog.
+func testListTitlesForgedCursor(t *testing.T, open Opener[data.Store]) {
+	s, ctx := openStore(t, open), t.Context()
+	must(t, "PutTitles", s.PutTitles(ctx, catalog()))
+	page, err := s.ListTitles(ctx, data.TitleQuery{Limit: 1})
+	must(t, "ListTitles", err)
+	if page.Next == "" {
+		t.Fatal("ListTitles with limit 1: no Next")
+	}
+	edited := []byte(page.Next)
+	edited[len(edited)/2] ^= 'A' ^ 'B'
+	if edited[len(edited)/2] == page.Next[len(edited)/2] {
+		edited[len(edited)/2] = 'C'
+	}
+	for _, cursor := range []string{
+		"abc", "JyBPUiAxPTE", strings.Repeat("A", 40), "!!",
+		base64.RawURLEncoding.EncodeToString([]byte(page.Titles[0].ID)),
+		page.Next[:len(page.Next)-1], page.Next + "A", string(edited),
+	} {
+		got, err := s.ListTitles(ctx, data.TitleQuery{Limit: 1, Cursor: cursor})
+		if !errors.Is(err, data.ErrInvalid) {
+			t.Errorf("ListTitles(cursor %q): got %d titles, %v, want ErrInvalid", cursor, len(got.Titles), err)
+		}
 	}
 }
 

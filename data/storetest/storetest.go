@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Opener[data.Store]) {
 		{"ListTitlesFilters", testListTitlesFilters},
 		{"ListTitlesPages", testListTitlesPages},
 		{"ListTitlesDefaultLimit", testListTitlesDefaultLimit},
+		{"ListTitlesForgedCursor", testListTitlesForgedCursor},
 		{"DeleteTitle", testDeleteTitle},
 
 		{"RatingRoundTrip", testRatingRoundTrip},
@@ -96,6 +97,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Opener[data.Store]) {
 
 		{"WatchRoundTrip", testWatchRoundTrip},
 		{"WatchIdempotentByID", testWatchIdempotentByID},
+		{"WatchByID", testWatchByID},
 		{"WatchesNewestFirst", testWatchesNewestFirst},
 		{"WatchInvalid", testWatchInvalid},
 

@@ -90,6 +90,9 @@ func testCreateUserTakenEmail(t *testing.T, open Opener[data.Store]) {
 		{"upper case", "upper@example.com", "UPPER@EXAMPLE.COM"},
 		{"mixed case", "Ann.Lee@Example.com", "ann.lEE@example.COM"},
 		{"non-ASCII", "élodie@exemple.fr", "ÉLODIE@EXEMPLE.FR"},
+		// One address in Unicode NFC (U+00E9) and in NFD (e, U+0301).
+		{"NFC then NFD", "ren\u00e9@example.com", "rene\u0301@example.com"},
+		{"NFD then NFC", "zoe\u0301@example.com", "zo\u00e9@example.com"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

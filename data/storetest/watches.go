@@ -64,6 +64,24 @@ func testWatchIdempotentByID(t *testing.T, open Opener[data.Store]) {
 	})
 }
 
+func testWatchByID(t *testing.T, open Opener[data.Store]) {
+	s, ctx := openStore(t, open), t.Context()
+	first, second := watch("w1", "u1", "c1", data.WatchStart, 100), watch("w2", "u1", "c2", data.WatchComplete, 300)
+	must(t, "AppendWatches", s.AppendWatches(ctx, []data.WatchEvent{first, second}))
+
+	// A replay with another body leaves the first event, which Watch returns.
+	must(t, "AppendWatches with a stored ID", s.AppendWatches(ctx, []data.WatchEvent{watch("w1", "u1", "c9", data.WatchComplete, 200)}))
+	for _, want := range []data.WatchEvent{first, second} {
+		got, err := s.Watch(ctx, want.UserID, want.ID)
+		must(t, "Watch", err)
+		checkWatches(t, "Watch("+want.ID+")", []data.WatchEvent{got}, []data.WatchEvent{want})
+	}
+	for _, key := range [][2]string{{"u1", "w3"}, {"u2", "w1"}, {"", "w1"}} {
+		_, err := s.Watch(ctx, key[0], key[1])
+		wantErr(t, "Watch("+key[0]+", "+key[1]+")", err, data.ErrNotFound)
+	}
+}
+
 func testWatchesNewestFirst(t *testing.T, open Opener[data.Store]) {
 	s, ctx := openStore(t, open), t.Context()
 	w1, w2, w3, w4 := watch("a", "u1", "c1", data.WatchStart, 100), watch("b", "u1", "c1", data.WatchProgress, 400),
