@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -217,11 +218,14 @@ func (s *Service) apply(msg string) {
 		s.recent.expire()
 		s.prefs.expire()
 		s.folded.expire()
-	case len(msg) > len(MessageRun) && msg[:len(MessageRun)] == MessageRun:
+		s.titles.expire()
+	case len(msg) > len(MessageRun) && strings.HasPrefix(msg, MessageRun):
 		s.pointer.expire()
 		s.requestWarm()
-	case len(msg) > len(MessageUser) && msg[:len(MessageUser)] == MessageUser:
+	case len(msg) > len(MessageUser) && strings.HasPrefix(msg, MessageUser):
 		s.dropUser(msg[len(MessageUser):])
+	case len(msg) > len(MessageTitle) && strings.HasPrefix(msg, MessageTitle):
+		s.titles.delete(msg[len(MessageTitle):])
 	default:
 		s.log.Debug("unknown invalidation message", "msg", fmt.Sprintf("%.40q", msg))
 	}

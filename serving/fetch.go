@@ -57,6 +57,10 @@ type pointer struct {
 	run     string    // "" before the first successful read
 	fetched time.Time // zero when stale
 	gen     uint64    // incremented by expire
+	// lost is set while the list store has no current run although run
+	// was read from it before: it lost its data, as a Redis that restarts
+	// without persistence does. Cleared by the next successful read.
+	lost bool
 }
 
 func (p *pointer) get() (run string, fresh bool, gen uint64) {
@@ -65,17 +69,43 @@ func (p *pointer) get() (run string, fresh bool, gen uint64) {
 	return p.run, !p.fetched.IsZero() && p.now().Sub(p.fetched) < p.ttl, p.gen
 }
 
-// set stores the run read when the generation was gen and reports whether
-// it differs from the run stored before.
-func (p *pointer) set(run string, gen uint64) bool {
+// set stores the run read when the generation was gen. It reports whether
+// the run differs from the one stored before, and whether the pointer was
+// lost until now.
+func (p *pointer) set(run string, gen uint64) (changed, found bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	changed := run != p.run
-	p.run, p.fetched = run, time.Time{}
+	changed, found = run != p.run, p.lost
+	p.run, p.fetched, p.lost = run, time.Time{}, false
 	if gen == p.gen {
 		p.fetched = p.now()
 	}
-	return changed
+	return changed, found
+}
+
+// markLost records that the list store has no current run, and reports
+// whether it had one until now.
+func (p *pointer) markLost() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first := !p.lost
+	p.lost = true
+	return first
+}
+
+// lostRun reports whether the list store lost its pointer to run, the last
+// run read from it.
+func (p *pointer) lostRun(run string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lost && p.run == run
+}
+
+// current returns the last run read, "" before the first.
+func (p *pointer) current() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.run
 }
 
 func (p *pointer) expire() {
@@ -88,7 +118,10 @@ func (p *pointer) expire() {
 // currentRun returns the ID of the current run: the cached one while it is
 // fresh, else the one Lists names. When Lists fails, it returns the last
 // known run and degraded; with none known, an error wrapping
-// data.ErrUnavailable. Before the first publish it returns ErrNoRun.
+// data.ErrUnavailable. When Lists has no current run although one was read
+// before, it lost its data, and the last known run is returned, degraded,
+// as in an outage: its copies in memory serve until a run is published
+// again. Before the first publish it returns ErrNoRun.
 func (s *Service) currentRun(ctx context.Context) (string, bool, error) {
 	run, fresh, gen := s.pointer.get()
 	if fresh {
@@ -99,10 +132,20 @@ func (s *Service) currentRun(ctx context.Context) (string, bool, error) {
 	})
 	switch {
 	case err == nil:
-		if s.pointer.set(v.(string), gen) {
+		changed, found := s.pointer.set(v.(string), gen)
+		if found {
+			s.log.Info("the list store has a current run again", "run_id", v.(string))
+		}
+		if changed {
 			s.requestWarm()
 		}
 		return v.(string), false, nil
+	case errors.Is(err, data.ErrNotFound) && run != "":
+		if s.pointer.markLost() {
+			s.log.Warn("the list store lost its current run, as after a restart without persistence; "+
+				"serving the last known run from memory, degraded, until a run is published", "run_id", run)
+		}
+		return run, true, nil
 	case errors.Is(err, data.ErrNotFound):
 		return "", false, ErrNoRun
 	case run != "":
@@ -111,6 +154,10 @@ func (s *Service) currentRun(ctx context.Context) (string, bool, error) {
 	}
 	return "", true, fmt.Errorf("serving: current run: %w", unavailable(err))
 }
+
+// errListsLost means the list store no longer holds a list of the run that
+// was current when it was last read: it lost its data.
+var errListsLost = errors.New("the list store lost the lists of the current run")
 
 // unavailable makes err wrap data.ErrUnavailable, so that the API responds
 // 503 and not 500 for a dependency that timed out.
@@ -166,6 +213,14 @@ func (s *Service) list(ctx context.Context, run string, kind data.ListKind, key 
 		}
 		return listValue{items: items, found: err == nil}, err
 	})
+	if err == nil && !v.(listValue).found && run == s.pointer.current() && (ok && cached.found || s.pointer.lostRun(run)) {
+		// A published run never changes, and the current one is never
+		// deleted: a list of it that was there and is gone, or any list of
+		// it once the pointer is gone too, was lost with the store's data.
+		// The next request reads the pointer again.
+		s.pointer.expire()
+		err = errListsLost
+	}
 	if err != nil {
 		if ok {
 			s.failed("list", err)

@@ -147,11 +147,19 @@ func TestWindow(t *testing.T) {
 		{"start past the end", 9, 0, 2, drop(), "", -1},
 	}
 	for _, tc := range tests {
-		got, next := window(list, tc.start, tc.skip, tc.lim, tc.keep)
+		got, next := window(list, tc.start, tc.skip, tc.lim, func(i int) bool { return tc.keep(list[i].ID) })
 		if strings.Join(ids(got), " ") != tc.wantIDs || next != tc.wantNext {
 			t.Errorf("%s: got %v next %d, want %s next %d", tc.name, ids(got), next, tc.wantIDs, tc.wantNext)
 		}
 	}
+}
+
+func ids(items []data.ScoredItem) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.ID
+	}
+	return out
 }
 
 func TestMergeByScore(t *testing.T) {

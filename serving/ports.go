@@ -40,10 +40,12 @@ type Bus interface {
 
 // Messages on a Bus: a prefix and an ID. data/redis.Lists publishes
 // MessageRun after a commit or a rollback; Service publishes MessageUser
-// when a user's history or profile changes.
+// when a user's history or profile changes, and MessageTitle when a title
+// of the catalog is created, changed or deleted.
 const (
 	MessageRun          = "run "
 	MessageUser         = "user "
+	MessageTitle        = "title "
 	MessageResubscribed = ""
 )
 
@@ -86,7 +88,7 @@ func (h EventsHistory) RecentEvents(ctx context.Context, userID string) ([]data.
 }
 
 // ErrBadCursor means a page cursor could not be decoded, was issued for
-// another query, or names a run that no longer exists.
+// another query, or names a run that the list store no longer holds.
 var ErrBadCursor = errors.New("serving: invalid cursor")
 
 // ErrNoRun means nothing has been published yet.

@@ -137,6 +137,9 @@ func (s *Service) serve(ctx context.Context, subject string, q Query, resolve re
 		if dc.query != queryHash(subject, q) {
 			return Page{}, fmt.Errorf("%w: it was issued for another user, title or filter", ErrBadCursor)
 		}
+		if err := s.checkCursorRun(ctx, dc.run); err != nil {
+			return Page{}, err
+		}
 		c = &dc
 	}
 
@@ -166,6 +169,32 @@ func (s *Service) serve(ctx context.Context, subject string, q Query, resolve re
 		s.stats.degraded.Add(1)
 	}
 	return p, nil
+}
+
+// checkCursorRun returns an error wrapping ErrBadCursor when a cursor names
+// a run that is not current and that the list store no longer holds. The
+// check reads the store, not the lists this process keeps in memory, so
+// every replica rejects such a cursor, whichever copies it kept. When the
+// store cannot be read, the cursor is honoured from memory like any read in
+// an outage.
+func (s *Service) checkCursorRun(ctx context.Context, run string) error {
+	current, _, err := s.currentRun(ctx)
+	if err != nil || current == run {
+		return nil
+	}
+	v, err := s.read(ctx, s.listsBreaker, "runs", func(ctx context.Context) (any, error) {
+		return s.cfg.Lists.Runs(ctx)
+	})
+	if err != nil {
+		s.failed("runs", err)
+		return nil
+	}
+	for _, r := range v.([]data.PublishedRun) {
+		if r.ID == run && r.Complete {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the run %q it pages through is no longer held; start again without a cursor", ErrBadCursor, run)
 }
 
 // fallback returns the last good trending list when the list of a
@@ -296,6 +325,25 @@ func (s *Service) InvalidateUser(ctx context.Context, userID string) error {
 	defer cancel()
 	s.dropUser(userID)
 	return s.announce(ctx, userID, nil)
+}
+
+// InvalidateTitle drops the cached catalog entry of a title, here and,
+// through the Bus, in the other replicas, so that their next pages leave out
+// a deleted title and show a changed one. The API calls it after every
+// write of the catalog. It returns an error wrapping data.ErrUnavailable
+// when the Bus failed. Other replicas then see the change within
+// Config.TitleTTL. It is safe for concurrent use.
+func (s *Service) InvalidateTitle(ctx context.Context, contentID string) error {
+	s.titles.delete(contentID)
+	if s.cfg.Bus == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	if err := s.cfg.Bus.Publish(ctx, MessageTitle+contentID); err != nil {
+		return fmt.Errorf("serving: invalidate title %q: %w", contentID, unavailable(err))
+	}
+	return nil
 }
 
 // announce publishes the change of a user on the Bus and joins its error

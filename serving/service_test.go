@@ -27,10 +27,12 @@ type clock struct{ ns atomic.Int64 }
 func (c *clock) now() time.Time      { return start.Add(time.Duration(c.ns.Load())) }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
-// flakyLists is a data.Lists that fails reads while down is set.
+// flakyLists is a data.Lists that fails reads while down is set, and reads
+// as a store that lost every run while empty is set.
 type flakyLists struct {
 	data.Lists
 	down  atomic.Bool
+	empty atomic.Bool
 	hang  atomic.Pointer[chan struct{}] // when set, List waits for it to close
 	reads atomic.Int64
 }
@@ -39,16 +41,33 @@ var errDown = fmt.Errorf("fake redis: %w", data.ErrUnavailable)
 
 func (f *flakyLists) Current(ctx context.Context) (string, error) {
 	f.reads.Add(1)
-	if f.down.Load() {
+	switch {
+	case f.down.Load():
 		return "", errDown
+	case f.empty.Load():
+		return "", fmt.Errorf("fake redis: current run: %w", data.ErrNotFound)
 	}
 	return f.Lists.Current(ctx)
 }
 
+func (f *flakyLists) Runs(ctx context.Context) ([]data.PublishedRun, error) {
+	f.reads.Add(1)
+	switch {
+	case f.down.Load():
+		return nil, errDown
+	case f.empty.Load():
+		return nil, nil
+	}
+	return f.Lists.Runs(ctx)
+}
+
 func (f *flakyLists) List(ctx context.Context, run string, kind data.ListKind, key string) ([]data.ScoredItem, error) {
 	f.reads.Add(1)
-	if f.down.Load() {
+	switch {
+	case f.down.Load():
 		return nil, errDown
+	case f.empty.Load():
+		return nil, fmt.Errorf("fake redis: list: %w", data.ErrNotFound)
 	}
 	if hang := f.hang.Load(); hang != nil {
 		<-*hang // a server that stopped replying, and a client that ignores ctx
@@ -238,6 +257,18 @@ func (e *env) publish(run string, model *foldin.Model, lists ...data.ListEntry) 
 	e.bus.Publish(ctx, serving.MessageRun+run)
 }
 
+// putTitles adds titles of the given IDs to the catalog, with no genre.
+func (e *env) putTitles(ids ...string) {
+	e.t.Helper()
+	titles := make([]data.Title, len(ids))
+	for i, id := range ids {
+		titles[i] = data.Title{ID: id, Name: "Title " + id}
+	}
+	if err := e.store.PutTitles(e.t.Context(), titles); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func user(id string, items ...string) data.ListEntry {
 	return data.ListEntry{Kind: data.ListUser, Key: id, Items: ids(items...)}
 }
@@ -341,6 +372,7 @@ func TestCursorPages(t *testing.T) {
 	for i := range 25 {
 		all = append(all, fmt.Sprintf("x%02d", i))
 	}
+	e.putTitles(append(slices.Clone(all), "y0", "y1")...)
 	e.publish("r1", nil, user("u", all...), trending(serving.TrendingAll, "x00"))
 	s := e.service(nil)
 	ctx := t.Context()
@@ -734,5 +766,189 @@ func TestFoldInWatchModelTakesRatings(t *testing.T) {
 	p, err := s.Recommendations(ctx, "new", serving.Query{Limit: 3})
 	if err != nil || p.Source != serving.SourceFolded || pageIDs(p) != "t5 t4 t7" {
 		t.Errorf("got %s %q, %v, want folded t5 t4 t7", p.Source, pageIDs(p), err)
+	}
+}
+
+// flakyCatalog is a data.Catalog whose Titles fails while down is set.
+type flakyCatalog struct {
+	data.Catalog
+	down atomic.Bool
+}
+
+func (f *flakyCatalog) Titles(ctx context.Context, ids []string) ([]data.Title, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Catalog.Titles(ctx, ids)
+}
+
+// TestDeletedTitlesLeavePages deletes titles that a run lists. Every list
+// leaves them out, its pages stay full and its cursors skip them, and a
+// title dropped through one replica leaves the other's pages at once.
+func TestDeletedTitlesLeavePages(t *testing.T) {
+	e := newEnv(t)
+	e.publish("r1", nil, user("u", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"),
+		data.ListEntry{Kind: data.ListSimilar, Key: "t0", Items: ids("t1", "t2", "t3")},
+		trending(serving.TrendingAll, "t3", "t2", "t1", "t0"), trending("Drama", "t1", "t5", "t0"))
+	long := func(c *serving.Config) { c.TitleTTL, c.ListTTL, c.PointerTTL = time.Hour, time.Hour, time.Hour }
+	a, b := e.service(long), e.service(long)
+	ctx := t.Context()
+	for _, s := range []*serving.Service{a, b} { // both cache every title
+		if p, err := s.Recommendations(ctx, "u", serving.Query{Limit: 10}); err != nil || len(p.Items) != 8 {
+			t.Fatalf("before the deletion: got %q, %v", pageIDs(p), err)
+		}
+	}
+
+	for _, id := range []string{"t1", "t3"} {
+		if err := e.store.DeleteTitle(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.InvalidateTitle(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, s := range map[string]*serving.Service{"a": a, "b": b} {
+		var got []string
+		q := serving.Query{Limit: 2}
+		for {
+			p, err := s.Recommendations(ctx, "u", q)
+			if err != nil {
+				t.Fatalf("replica %s: %v", name, err)
+			}
+			if len(p.Items) != 2 && p.NextCursor != "" {
+				t.Errorf("replica %s: a page of %d titles with a next page, want 2", name, len(p.Items))
+			}
+			for _, it := range p.Items {
+				if it.Title == nil {
+					t.Errorf("replica %s: %s without its title", name, it.ContentID)
+				}
+			}
+			got = append(got, pageIDs(p))
+			if p.NextCursor == "" {
+				break
+			}
+			q.Cursor = p.NextCursor
+		}
+		if want := "t0 t2|t4 t5|t6 t7"; strings.Join(got, "|") != want {
+			t.Errorf("replica %s: pages %q, want %q", name, strings.Join(got, "|"), want)
+		}
+		if p, _ := s.Recommendations(ctx, "u", serving.Query{Limit: 2, Offset: 2}); pageIDs(p) != "t4 t5" || p.NextOffset != 4 {
+			t.Errorf("replica %s: offset 2: got %q next offset %d, want t4 t5 and 4", name, pageIDs(p), p.NextOffset)
+		}
+		if p, _ := s.Similar(ctx, "t0", serving.Query{Limit: 5}); pageIDs(p) != "t2" {
+			t.Errorf("replica %s: similar: got %q, want t2", name, pageIDs(p))
+		}
+		if p, _ := s.Trending(ctx, "", serving.Query{Limit: 5}); pageIDs(p) != "t2 t0" {
+			t.Errorf("replica %s: trending: got %q, want t2 t0", name, pageIDs(p))
+		}
+		if p, _ := s.Recommendations(ctx, "u", serving.Query{Limit: 5, Genre: "drama"}); pageIDs(p) != "t0 t5" {
+			t.Errorf("replica %s: genre: got %q, want t0 t5", name, pageIDs(p))
+		}
+	}
+}
+
+// TestCatalogDownKeepsTitles fails the catalog: a page keeps its titles,
+// without metadata, and is marked degraded, rather than dropping titles it
+// cannot check.
+func TestCatalogDownKeepsTitles(t *testing.T) {
+	e := newEnv(t)
+	e.publish("r1", nil, user("u", "t0", "t1", "t2"), trending(serving.TrendingAll, "t0"))
+	catalog := &flakyCatalog{Catalog: e.store}
+	s := e.service(func(c *serving.Config) { c.Catalog = catalog })
+	catalog.down.Store(true)
+	p, err := s.Recommendations(t.Context(), "u", serving.Query{Limit: 2})
+	if err != nil || pageIDs(p) != "t0 t1" || !p.Degraded || p.NextCursor == "" {
+		t.Fatalf("with the catalog down: got %q degraded %v next %q, %v, want t0 t1, degraded, with a next page", pageIDs(p), p.Degraded, p.NextCursor, err)
+	}
+	if p.Items[0].Title != nil {
+		t.Errorf("with the catalog down: title %+v, want none", p.Items[0].Title)
+	}
+}
+
+// TestListStoreLostItsData empties the list store, as a Redis without
+// persistence that restarts does. Responses come from the last known run
+// in memory, marked degraded, never an error, until a run is published
+// again.
+func TestListStoreLostItsData(t *testing.T) {
+	e := newEnv(t)
+	e.publish("r1", nil, user("u", "t0", "t1"), user("v", "t2", "t3"),
+		data.ListEntry{Kind: data.ListSimilar, Key: "t0", Items: ids("t1", "t2")},
+		trending(serving.TrendingAll, "t4", "t5"))
+	s := e.service(func(c *serving.Config) { c.ListTTL, c.PointerTTL = time.Second, time.Second })
+	ctx := t.Context()
+	if err := s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Recommendations(ctx, "u", serving.Query{Limit: 1})
+	if err != nil || pageIDs(first) != "t0" || first.NextCursor == "" {
+		t.Fatalf("before the loss: got %q, %v", pageIDs(first), err)
+	}
+
+	e.lists.empty.Store(true)
+	e.clock.add(time.Minute) // every copy is stale
+	tests := []struct {
+		name, want string
+		get        func() (serving.Page, error)
+	}{
+		{"a user's cached list", "t0 t1", func() (serving.Page, error) { return s.Recommendations(ctx, "u", serving.Query{Limit: 10}) }},
+		{"the next page of a cursor", "t1", func() (serving.Page, error) {
+			return s.Recommendations(ctx, "u", serving.Query{Limit: 1, Cursor: first.NextCursor})
+		}},
+		{"a user never read: the last good trending list", "t4 t5", func() (serving.Page, error) {
+			return s.Recommendations(ctx, "v", serving.Query{Limit: 10})
+		}},
+		{"trending", "t4 t5", func() (serving.Page, error) { return s.Trending(ctx, "", serving.Query{Limit: 10}) }},
+		{"similar never read: the last good trending list", "t4 t5", func() (serving.Page, error) {
+			return s.Similar(ctx, "t0", serving.Query{Limit: 10})
+		}},
+	}
+	for _, tc := range tests {
+		p, err := tc.get()
+		if err != nil || pageIDs(p) != tc.want || !p.Degraded || p.RunID != "r1" {
+			t.Errorf("%s: got %q from %s degraded %v, %v, want %q from r1, degraded", tc.name, pageIDs(p), p.RunID, p.Degraded, err, tc.want)
+		}
+	}
+
+	// Data comes back with a new publish, and responses from it are fresh.
+	e.lists.empty.Store(false)
+	e.publish("r2", nil, user("u", "t6"), trending(serving.TrendingAll, "t6"))
+	p, err := s.Recommendations(ctx, "u", serving.Query{Limit: 10})
+	if err != nil || p.RunID != "r2" || p.Degraded || pageIDs(p) != "t6" {
+		t.Errorf("after a new publish: got %q from %s degraded %v, %v, want t6 from r2, fresh", pageIDs(p), p.RunID, p.Degraded, err)
+	}
+}
+
+// TestCursorIntoDeletedRunOnEveryReplica pages into a run that is deleted
+// after another run became current. A replica that kept the run's list in
+// memory rejects the cursor with ErrBadCursor, as a replica that never read
+// it does. While the store still holds the run, every replica serves it.
+func TestCursorIntoDeletedRunOnEveryReplica(t *testing.T) {
+	e := newEnv(t)
+	e.publish("r1", nil, user("u", "t0", "t1", "t2", "t3"), trending(serving.TrendingAll, "t0"))
+	long := func(c *serving.Config) { c.ListTTL = time.Hour }
+	warm, cold := e.service(long), e.service(long)
+	ctx := t.Context()
+	first, err := warm.Recommendations(ctx, "u", serving.Query{Limit: 1})
+	if err != nil || first.NextCursor == "" {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	second := serving.Query{Limit: 1, Cursor: first.NextCursor}
+	if p, err := warm.Recommendations(ctx, "u", second); err != nil || pageIDs(p) != "t1" {
+		t.Fatalf("second page: %q, %v", pageIDs(p), err)
+	}
+
+	e.publish("r2", nil, user("u", "t5"), trending(serving.TrendingAll, "t5"))
+	for name, s := range map[string]*serving.Service{"warm": warm, "cold": cold} {
+		if p, err := s.Recommendations(ctx, "u", second); err != nil || pageIDs(p) != "t1" || p.RunID != "r1" {
+			t.Errorf("%s replica, run r1 still held: got %q from %s, %v, want t1 from r1", name, pageIDs(p), p.RunID, err)
+		}
+	}
+	if err := e.lists.DeleteRun(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*serving.Service{"warm": warm, "cold": cold, "new": e.service(long)} {
+		if p, err := s.Recommendations(ctx, "u", second); !errors.Is(err, serving.ErrBadCursor) {
+			t.Errorf("%s replica, run r1 deleted: got %q from %s, %v, want ErrBadCursor", name, pageIDs(p), p.RunID, err)
+		}
 	}
 }
