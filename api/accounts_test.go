@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -382,4 +383,37 @@ func checkProblem(t *testing.T, resp response, status int, field string) {
 		}
 	}
 	t.Errorf("problem %+v does not name the field %q", p, field)
+}
+
+// TestEmailUnicodeNormalization registers one address in NFC ("é") and in
+// NFD ("e" and a combining accent). Both render alike, so the second
+// conflicts, the address is stored in NFC, and either form signs in.
+func TestEmailUnicodeNormalization(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		nfc := "ren\u00e9." + e.tag + "@example.com"
+		nfd := "rene\u0301." + e.tag + "@example.com"
+		e.call("POST", "/v1/auth/register", "", map[string]string{"email": nfc, "password": testPassword, "name": "René"}, http.StatusCreated)
+
+		resp := e.do(request{method: "POST", path: "/v1/auth/register",
+			body: map[string]string{"email": nfd, "password": testPassword, "name": "Rene"}})
+		if resp.status != http.StatusConflict {
+			t.Errorf("register %q after %q: status %d, expected 409: %s", nfd, nfc, resp.status, resp.body)
+		}
+
+		// An account registered in NFD is stored in NFC.
+		other := "zo\u00e9." + e.tag + "@example.com"
+		var u userJSON
+		e.call("POST", "/v1/auth/register", "", map[string]string{"email": "zoe\u0301." + e.tag + "@example.com", "password": testPassword, "name": "Zoé"},
+			http.StatusCreated).decode(t, &u)
+		if u.Email != other {
+			t.Errorf("registered e-mail %q, want the NFC form %q", u.Email, other)
+		}
+		for _, email := range []string{nfc, nfd} {
+			e.login(email, testPassword)
+		}
+		if _, err := CreateAccount(t.Context(), e.store, testPasswords, nfd, "René", testPassword, data.RoleUser, e.clock.now()); !errors.Is(err, data.ErrConflict) {
+			t.Errorf("CreateAccount(%q): %v, want ErrConflict", nfd, err)
+		}
+	})
 }

@@ -9,10 +9,12 @@ import (
 )
 
 // CreateAccount checks an e-mail, a name and a password by the rules of
-// registration and stores a new account with the given role. It serves the
+// registration and stores a new account with the given role, its e-mail in
+// Unicode NFC as registration stores it. It serves the
 // command line, which creates the first admin. Zero fields of p take the
 // defaults of Config.Passwords.
 func CreateAccount(ctx context.Context, users data.Users, p PasswordParams, email, name, password string, role data.Role, now time.Time) (data.User, error) {
+	email = normalizeEmail(email)
 	var fe fieldErrors
 	fe.checkEmail("email", email)
 	fe.checkText("name", name, maxNameRunes)
@@ -49,7 +51,7 @@ func SetRole(ctx context.Context, users data.Users, sessions data.Sessions, emai
 	if role != data.RoleUser && role != data.RoleAdmin {
 		return data.User{}, fmt.Errorf("set role: role %q is not user or admin", role)
 	}
-	u, err := users.UserByEmail(ctx, email)
+	u, err := users.UserByEmail(ctx, normalizeEmail(email))
 	if err != nil {
 		return data.User{}, fmt.Errorf("set role: %w", err)
 	}

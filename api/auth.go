@@ -107,6 +107,7 @@ func (s *Server) register(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	req.Email = normalizeEmail(req.Email)
 	var fe fieldErrors
 	fe.checkEmail("email", req.Email)
 	fe.checkPassword("password", req.Password)
@@ -170,6 +171,7 @@ func (s *Server) login(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	req.Email = normalizeEmail(req.Email)
 	var fe fieldErrors
 	if req.Email == "" || len(req.Email) > maxEmailBytes {
 		fe.add("email", "must be 1 to %d bytes; send the e-mail of the account", maxEmailBytes)
@@ -181,7 +183,7 @@ func (s *Server) login(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if ok, wait := s.byAccount.allow("email:" + strings.ToLower(req.Email)); !ok {
+	if ok, wait := s.byAccount.allow("email:" + data.EmailKey(req.Email)); !ok {
 		s.metrics.logins.WithLabelValues("limited").Inc()
 		writeError(c, &rateLimited{retryAfter: wait})
 		return

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/marquee/marquee/data"
 )
 
 func TestCatalogAdmin(t *testing.T) {
@@ -164,4 +166,61 @@ func TestCatalogBadInput(t *testing.T) {
 	if len(page.Items) != 0 {
 		t.Errorf("rejected requests wrote %d titles", len(page.Items))
 	}
+}
+
+// TestDeletedTitleLeavesLists deletes a title that a published run lists.
+// GET /v1/titles/{id} then returns 404, so no list may still contain it.
+// Once put back, the title returns to the lists at once.
+func TestDeletedTitleLeavesLists(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, func(c *Config) { c.PublicUserRecommendations = true })
+		ids := e.titles("deleted", "kept", "other")
+		deleted := ids[0]
+		e.publish("run-1", []data.ListEntry{
+			{Kind: data.ListUser, Key: "u1", Items: scored(deleted, ids[1], ids[2])},
+			{Kind: data.ListSimilar, Key: ids[1], Items: scored(deleted, ids[2])},
+			{Kind: data.ListTrending, Key: "all", Items: scored(deleted, ids[1], ids[2])},
+		})
+		paths := []string{
+			"/v1/users/u1/recommendations",
+			"/v1/items/" + ids[1] + "/similar",
+			"/v1/trending",
+		}
+		listed := func(path string) bool {
+			var page pageJSON
+			e.call("GET", path, "", nil, http.StatusOK).decode(t, &page)
+			for _, item := range page.Items {
+				if item.ContentID == deleted {
+					return true
+				}
+			}
+			return false
+		}
+		for _, path := range paths { // the titles are cached now
+			if !listed(path) {
+				t.Fatalf("GET %s lacks %s before the deletion", path, deleted)
+			}
+		}
+
+		admin := e.admin()
+		e.call("DELETE", "/v1/titles/"+deleted, admin, nil, http.StatusNoContent)
+		e.call("GET", "/v1/titles/"+deleted, "", nil, http.StatusNotFound)
+		for _, path := range paths {
+			if listed(path) {
+				t.Errorf("GET %s lists the deleted title %s", path, deleted)
+			}
+		}
+		var page pageJSON
+		e.call("GET", "/v1/users/u1/recommendations?limit=1", "", nil, http.StatusOK).decode(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ContentID != ids[1] || page.NextCursor == nil {
+			t.Errorf("first page of 1 after the deletion: %+v, want %s and a next page", page, ids[1])
+		}
+
+		e.call("PUT", "/v1/titles/"+deleted, admin, map[string]any{"name": "back", "type": "movie"}, http.StatusCreated)
+		for _, path := range paths {
+			if !listed(path) {
+				t.Errorf("GET %s lacks %s after it was put back", path, deleted)
+			}
+		}
+	})
 }

@@ -19,9 +19,10 @@ import (
 // their comments.
 //
 // With Store nil, the server serves only the recommendation, health,
-// metrics and documentation routes. With Store set it also serves
-// accounts, profiles, the catalog, ratings, watch events and home, and then
-// Sessions and Auth.Secret are required.
+// metrics and documentation routes, and users' lists by user ID only with
+// PublicUserRecommendations. With Store set it also serves accounts,
+// profiles, the catalog, ratings, watch events and home, and then Sessions
+// and Auth.Secret are required.
 type Config struct {
 	// Health reports whether the server's dependencies respond. Nil means
 	// always healthy.
@@ -36,6 +37,12 @@ type Config struct {
 	// Interactions hears of every rating and watch event the store
 	// accepted, so that serving can react at once. Nil hears nothing.
 	Interactions InteractionRecorder
+
+	// PublicUserRecommendations serves GET /v1/users/{id}/recommendations
+	// to any caller, for trusted internal callers and the demo. By default
+	// it needs an access token of that user or of an admin, since a user's
+	// list reveals what the user rated and watched.
+	PublicUserRecommendations bool
 
 	Auth      AuthConfig
 	Passwords PasswordParams

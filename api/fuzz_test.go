@@ -34,6 +34,7 @@ var fuzzSeeds = []string{
 	`{"id": "t1", "name": "N", "year": 1999, "genres": ["a"], "type": "movie", "duration_sec": 1, "description": "d"}`,
 	`{"preferred_genres": ["Drama", "drama"]}`, `[]`, `{`, `{} {}`, `"x"`, "{\"name\": \"\xff\"}", ``,
 	`{"email": "a@b.co", "extra": 1}`, `{"year": 1999.5}`, `{"":""}`,
+	`{"Rating": 4}`, `{"rating": 4, "rating": 2}`, `{"genres": [{"a": 1, "a": 2}]}`,
 }
 
 // FuzzDecodeWatchEvent decodes and checks watch event bodies: no input may

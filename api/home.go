@@ -27,10 +27,6 @@ const maxSeeds = 5
 // with no title is left out. For a user the current run does not know, the
 // recommended row contains trending titles, marked by its source.
 func (s *Server) home(c *gin.Context) {
-	if err := onlyQuery(c, "limit"); err != nil {
-		writeError(c, err)
-		return
-	}
 	limit, _, err := limitOffset(c, 10)
 	if err != nil {
 		writeError(c, err)

@@ -82,6 +82,7 @@ func (s *Server) updateProfile(c *gin.Context) {
 		fe.checkText("name", *req.Name, maxNameRunes)
 	}
 	if req.Email != nil {
+		*req.Email = normalizeEmail(*req.Email)
 		fe.checkEmail("email", *req.Email)
 	}
 	if req.PreferredGenres != nil {

@@ -135,11 +135,13 @@ func (s *Server) withTimeout(c *gin.Context) {
 	c.Next()
 }
 
-// Methods and headers that cross-origin callers may use.
+// Methods and headers that cross-origin callers may use. Scripts of other
+// origins read only the response headers listed as exposed, so every
+// header that the API documents is listed.
 const (
 	corsMethods       = "GET, POST, PUT, PATCH, DELETE"
 	corsAllowHeaders  = "Authorization, Content-Type, X-Request-Id"
-	corsExposeHeaders = "X-Request-Id, Retry-After, Location, WWW-Authenticate"
+	corsExposeHeaders = requestIDHeader + ", " + degradedHeader + ", Retry-After, Location, WWW-Authenticate"
 )
 
 // cors responds to preflight requests and marks responses readable by the

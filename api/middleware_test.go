@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,13 @@ func TestCORS(t *testing.T) {
 	if resp.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(resp.header.Get("Access-Control-Expose-Headers"), "X-Request-Id") {
 		t.Errorf("GET from an allowed origin: headers %v", resp.header)
 	}
+	// Every response header the API documents is readable by the page.
+	exposed := strings.Split(resp.header.Get("Access-Control-Expose-Headers"), ", ")
+	for _, h := range []string{"X-Request-Id", "X-Marquee-Degraded", "Retry-After", "Location", "WWW-Authenticate"} {
+		if !slices.Contains(exposed, h) {
+			t.Errorf("Access-Control-Expose-Headers %q lacks %s", resp.header.Get("Access-Control-Expose-Headers"), h)
+		}
+	}
 
 	resp = e.do(request{method: "OPTIONS", path: "/v1/titles", header: map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}})
 	checkProblem(t, resp, http.StatusForbidden, "")
@@ -151,6 +159,19 @@ func TestRoutingProblems(t *testing.T) {
 	e := newEnv(t, sqliteBackend)
 	checkProblem(t, e.do(request{method: "GET", path: "/v2/nothing"}), http.StatusNotFound, "")
 	checkProblem(t, e.do(request{method: "PATCH", path: "/v1/titles"}), http.StatusMethodNotAllowed, "")
+	// A trailing slash or another case is no redirect with an HTML body,
+	// but the problem of an unknown route.
+	for _, path := range []string{"/v1/titles/", "/healthz/", "/V1/TITLES", "/v1//titles"} {
+		// The document validator would match these paths to routes, so
+		// the request skips it.
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		resp := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+		checkProblem(t, resp, http.StatusNotFound, "")
+		if loc := resp.header.Get("Location"); loc != "" {
+			t.Errorf("GET %s: Location %q, want no redirect", path, loc)
+		}
+	}
 	resp := e.do(request{method: "GET", path: "/docs"})
 	if resp.status != 200 || !strings.Contains(string(resp.body), "/v1/me/ratings/{content_id}") || resp.header.Get("Content-Security-Policy") == "" {
 		t.Errorf("docs page: status %d, CSP %q", resp.status, resp.header.Get("Content-Security-Policy"))

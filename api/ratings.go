@@ -132,9 +132,16 @@ const putAttempts = 3
 
 // putRating sets the caller's rating of a title. It is idempotent: sending
 // the same rating again leaves the same current rating, and the title's
-// count and average do not change. The status is 201 when the title had no
-// rating of the caller and 200 otherwise. Its body is the rating that the
-// store contains once the write is done.
+// count and average do not change. The status is 201 when no earlier
+// rating of the caller was visible when the request read it, and 200
+// otherwise. Its body is the rating that the store contains once the write
+// is done.
+//
+// NOTE: the read that picks the status and the write are two steps, so
+// concurrent first ratings of one title by one user may all get 201. An
+// exact status needs the port's PutRatings to report whether each rating
+// replaced one. SQLite could report it from its transaction, and Cassandra
+// would need a lightweight transaction per rating.
 func (s *Server) putRating(c *gin.Context) {
 	contentID, err := ratingPath(c)
 	if err != nil {

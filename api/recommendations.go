@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/marquee/marquee/data"
 	"github.com/marquee/marquee/serving"
 )
 
@@ -50,7 +51,7 @@ type pageJSON struct {
 }
 
 // recommendations serves GET /v1/users/{id}/recommendations with limit,
-// cursor (or offset), exclude and genre.
+// cursor (or offset), exclude and genre, behind userListAccess.
 func (s *Server) recommendations(c *gin.Context) {
 	id, q, err := pathAndPage(c)
 	if err != nil {
@@ -59,6 +60,50 @@ func (s *Server) recommendations(c *gin.Context) {
 	}
 	page, err := s.serving.Recommendations(c.Request.Context(), id, q)
 	writePageOrError(c, page, q, err)
+}
+
+// myRecommendations serves GET /v1/me/recommendations: the signed-in
+// caller's list, with the query parameters of the route by user ID.
+func (s *Server) myRecommendations(c *gin.Context) {
+	q, err := pageQuery(c)
+	if err == nil {
+		q.Genre, err = genreParam(c)
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	page, err := s.serving.Recommendations(c.Request.Context(), caller(c).userID, q)
+	writePageOrError(c, page, q, err)
+}
+
+// userListAccess returns the handlers that guard a user's list by user ID.
+// A user's list reveals what the user rated and watched, so by default only
+// that user, signed in, or an admin may read it. The option
+// PublicUserRecommendations of Config opens it for trusted internal callers
+// and the demo. A server without a Store has no accounts to sign in with,
+// so there the route responds with 401 to every request.
+func (s *Server) userListAccess() []gin.HandlerFunc {
+	switch {
+	case s.cfg.PublicUserRecommendations:
+		return nil
+	case s.tokens == nil:
+		return []gin.HandlerFunc{func(c *gin.Context) {
+			writeError(c, unauthorized("this server has no accounts to sign in with: it serves users' lists only when "+
+				"started with --public-user-recommendations"))
+		}}
+	}
+	return []gin.HandlerFunc{noStore, s.authenticate, requireSelfOrAdmin}
+}
+
+// requireSelfOrAdmin lets through the user that the path's id names, and
+// admins. It runs after authenticate.
+func requireSelfOrAdmin(c *gin.Context) {
+	if p := caller(c); p.userID != c.Param("id") && p.role != data.RoleAdmin {
+		writeError(c, forbidden("you may read only your own recommendations; ask for /v1/me/recommendations"))
+		return
+	}
+	c.Next()
 }
 
 func (s *Server) similar(c *gin.Context) {
@@ -84,10 +129,12 @@ func (s *Server) trending(c *gin.Context) {
 	writePageOrError(c, page, q, err)
 }
 
+// pathAndPage reads the id path parameter, checked as the catalog's routes
+// check IDs, and the page of a list route.
 func pathAndPage(c *gin.Context) (string, serving.Query, error) {
-	id := c.Param("id")
-	if id == "" || len(id) > maxIDLength || !utf8.ValidString(id) {
-		return "", serving.Query{}, invalid("id", fmt.Sprintf("must be 1 to %d bytes of UTF-8", maxIDLength))
+	id, err := pathID(c.Param("id"), "id")
+	if err != nil {
+		return "", serving.Query{}, err
 	}
 	q, err := pageQuery(c)
 	if err == nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,8 +79,9 @@ func BenchmarkWritePage(b *testing.B) {
 	})
 }
 
-// listRoutes returns a server on one published run: user u has titles t0
-// to t9, and trending has t0 to t2.
+// listRoutes returns a server without accounts, serving users' lists to
+// any caller, on one published run: user u has titles t0 to t9, and
+// trending has t0 to t2.
 func listRoutes(t *testing.T) *httptest.Server {
 	t.Helper()
 	dir := t.TempDir()
@@ -108,8 +110,15 @@ func listRoutes(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var titles []data.Title
+	for _, it := range own {
+		titles = append(titles, data.Title{ID: it.ID, Name: "Title " + it.ID})
+	}
+	if err := store.PutTitles(t.Context(), titles); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer(New(Config{}, serving.New(lists, store, store, log), log))
+	srv := httptest.NewServer(New(Config{PublicUserRecommendations: true}, serving.New(lists, store, store, log), log))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -174,5 +183,83 @@ func TestRecommendationParams(t *testing.T) {
 	}
 	if want := "t0 t1 t2 t3 t5 t6 t7 t8 t9"; strings.Join(got, " ") != want {
 		t.Errorf("pages: got %v, want %s", got, want)
+	}
+}
+
+// TestUserRecommendationsNeedToken checks who may read a user's list by
+// user ID: that user, signed in, and admins. Other callers may read it only
+// when the server serves users' lists to any caller. The caller's own list
+// is also at /v1/me/recommendations.
+func TestUserRecommendationsNeedToken(t *testing.T) {
+	e := newEnv(t, sqliteBackend)
+	u, tok := e.signUp("owner")
+	_, other := e.signUp("other")
+	admin := e.admin()
+	ids := e.titles("a", "b")
+	e.publish("run-1", []data.ListEntry{
+		{Kind: data.ListUser, Key: u.ID, Items: scored(ids...)},
+		{Kind: data.ListTrending, Key: "all", Items: scored(ids[1])},
+	})
+	path := "/v1/users/" + u.ID + "/recommendations"
+
+	checkProblem(t, e.do(request{method: "GET", path: path}), http.StatusUnauthorized, "")
+	checkProblem(t, e.do(request{method: "GET", path: path, token: "not-a-token"}), http.StatusUnauthorized, "")
+	checkProblem(t, e.do(request{method: "GET", path: path, token: other.AccessToken}), http.StatusForbidden, "")
+	for name, token := range map[string]string{"the user": tok.AccessToken, "an admin": admin} {
+		var page pageJSON
+		resp := e.call("GET", path+"?limit=1", token, nil, http.StatusOK)
+		resp.decode(t, &page)
+		if page.Source != "personal" || len(page.Items) != 1 || page.Items[0].ContentID != ids[0] {
+			t.Errorf("%s: got %+v, want the user's personal list", name, page)
+		}
+		if resp.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store for a personal list", name, resp.header.Get("Cache-Control"))
+		}
+	}
+
+	var mine pageJSON
+	e.call("GET", "/v1/me/recommendations?limit=1", tok.AccessToken, nil, http.StatusOK).decode(t, &mine)
+	if mine.Source != "personal" || len(mine.Items) != 1 || mine.Items[0].ContentID != ids[0] || mine.NextCursor == nil {
+		t.Fatalf("/v1/me/recommendations: got %+v, want the user's personal list", mine)
+	}
+	e.call("GET", "/v1/me/recommendations?limit=1&cursor="+url.QueryEscape(*mine.NextCursor), tok.AccessToken, nil, http.StatusOK).decode(t, &mine)
+	if len(mine.Items) != 1 || mine.Items[0].ContentID != ids[1] {
+		t.Errorf("/v1/me/recommendations, second page: got %+v, want %s", mine, ids[1])
+	}
+	checkProblem(t, e.do(request{method: "GET", path: "/v1/me/recommendations"}), http.StatusUnauthorized, "")
+	checkProblem(t, e.do(request{method: "GET", path: "/v1/me/recommendations?genre=" + strings.Repeat("g", 65), token: tok.AccessToken}),
+		http.StatusBadRequest, "genre")
+
+	open := newEnv(t, sqliteBackend, func(c *Config) { c.PublicUserRecommendations = true })
+	open.publish("run-1", []data.ListEntry{{Kind: data.ListTrending, Key: "all", Items: scored(open.titles("c")...)}})
+	open.call("GET", "/v1/users/anyone/recommendations", "", nil, http.StatusOK)
+}
+
+// TestUserRecommendationsWithoutAccounts checks a server without a store:
+// it has no accounts to sign in with, so users' lists by ID are served
+// only when the server serves them to any caller.
+func TestUserRecommendationsWithoutAccounts(t *testing.T) {
+	lists, err := sqlite.OpenLists(t.Context(), filepath.Join(t.TempDir(), "cache.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lists.Close()
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "marquee.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	log := slog.New(slog.DiscardHandler)
+	for _, public := range []bool{false, true} {
+		h := New(Config{PublicUserRecommendations: public}, serving.New(lists, store, store, log), log)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/users/u/recommendations", nil))
+		want := http.StatusUnauthorized
+		if public {
+			want = http.StatusServiceUnavailable // nothing published yet
+		}
+		if rec.Code != want {
+			t.Errorf("public %v: status %d, want %d: %s", public, rec.Code, want, rec.Body)
+		}
 	}
 }

@@ -22,6 +22,9 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+	// params holds the query parameters of each route, by routeKey. A
+	// route without an entry takes none.
+	params map[string][]string
 
 	// Set when cfg.Store is set.
 	store     data.Store
@@ -42,35 +45,40 @@ func New(cfg Config, svc *serving.Service, log *slog.Logger) http.Handler {
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, serving: svc, log: log, now: cfg.Now, metrics: newMetrics(cfg.Metrics)}
+	s := &Server{cfg: cfg, serving: svc, log: log, now: cfg.Now, metrics: newMetrics(cfg.Metrics), params: map[string][]string{}}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// Gin would redirect /v1/trending/ and /V1/TRENDING with an HTML body.
+	// The 404 problem of an unknown route names the path instead.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		panic(fmt.Sprintf("api: trusted proxies: %v", err)) // Validate checked them
 	}
-	r.Use(withRequestID, s.accessLog, s.metrics.observe, recoverPanic, securityHeaders,
-		cors(cfg.CORS), s.limitBody, s.withTimeout)
+	r.Use(headWithoutBody, withRequestID, s.accessLog, s.metrics.observe, recoverPanic, securityHeaders,
+		cors(cfg.CORS), s.checkQuery, s.limitBody, s.withTimeout)
 	r.NoRoute(func(c *gin.Context) { writeError(c, notFound("no route for "+c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, &problemError{status: http.StatusMethodNotAllowed, slug: "method-not-allowed",
 			detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 
-	r.GET("/healthz", s.health)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
-	r.GET("/openapi.json", serveOpenAPI)
-	r.GET("/docs", serveDocs)
+	root := &r.RouterGroup
+	s.get(root, "/healthz", nil, s.health)
+	s.get(root, "/metrics", nil, gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
+	s.get(root, "/openapi.json", nil, serveOpenAPI)
+	s.get(root, "/docs", nil, serveDocs)
 
 	v1 := r.Group("/v1")
-	v1.GET("/users/:id/recommendations", s.recommendations)
-	v1.GET("/items/:id/similar", s.similar)
-	v1.GET("/trending", s.trending)
 	if cfg.Store != nil {
 		s.routeAccounts(v1)
 	}
+	s.get(v1, "/users/:id/recommendations", listParams, append(s.userListAccess(), s.recommendations)...)
+	s.get(v1, "/items/:id/similar", listParams, s.similar)
+	s.get(v1, "/trending", listParams, s.trending)
 	return r
 }
 
@@ -94,19 +102,20 @@ func (s *Server) routeAccounts(v1 *gin.RouterGroup) {
 	auth.POST("/password", s.authenticate, s.changePassword)
 
 	me := v1.Group("/me", noStore, s.authenticate)
-	me.GET("", s.profile)
+	s.get(me, "", nil, s.profile)
 	me.PATCH("", s.updateProfile)
 	me.DELETE("", s.deleteAccount)
-	me.GET("/history", s.history)
-	me.GET("/home", s.home)
-	me.GET("/ratings", s.myRatings)
-	me.GET("/ratings/:content_id", s.myRating)
+	s.get(me, "/history", pageParams, s.history)
+	s.get(me, "/home", homeParams, s.home)
+	s.get(me, "/recommendations", listParams, s.myRecommendations)
+	s.get(me, "/ratings", pageParams, s.myRatings)
+	s.get(me, "/ratings/:content_id", nil, s.myRating)
 	me.PUT("/ratings/:content_id", s.putRating)
 	me.DELETE("/ratings/:content_id", s.deleteRating)
 	me.POST("/watch-events", s.postWatchEvent)
 
-	v1.GET("/titles", s.listTitles)
-	v1.GET("/titles/:id", s.title)
+	s.get(v1, "/titles", titlesParams, s.listTitles)
+	s.get(v1, "/titles/:id", nil, s.title)
 	admin := v1.Group("/titles", s.authenticate, requireAdmin)
 	admin.POST("", s.createTitle)
 	admin.PUT("/:id", s.putTitle)

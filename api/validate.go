@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Bounds of request fields. They keep every stored string to a size that
@@ -63,6 +65,14 @@ func (fe *fieldErrors) checkText(field, s string, max int) {
 	case hasControl(s, false):
 		fe.add(field, "holds a control character or invalid UTF-8; send printable text")
 	}
+}
+
+// normalizeEmail returns an e-mail address in Unicode NFC. One address can
+// be typed as different code points, such as "é" precomposed or as "e" and
+// a combining accent. Every route stores and looks up the NFC form, so the
+// two are one account.
+func normalizeEmail(s string) string {
+	return norm.NFC.String(s)
 }
 
 // checkEmail checks an e-mail address: a bare addr-spec such as

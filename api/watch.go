@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -65,10 +66,16 @@ func truncate(s string, n int) string {
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // postWatchEvent records a playback event of the caller. It is idempotent by
-// event_id: sending an event whose ID the caller already sent changes
-// nothing and gets the same 201, so a client may retry until it gets a
-// response. The event's time is the server's clock at arrival. When
-// duration_sec is absent, the title's duration from the catalog is used.
+// event_id: an event whose ID the caller already sent changes nothing, so a
+// client may retry until it gets a response. The response holds the event
+// stored under the ID: 201 when this request stored it, 200 when an earlier
+// one had, whose event is returned even when this body differs. The
+// event's time is the server's clock at arrival. When duration_sec is
+// absent, the title's duration from the catalog is used.
+//
+// NOTE: two first requests with one ID racing each other may both get 201
+// when they arrive in the same millisecond with the same body, since the
+// store then holds exactly what each sent.
 func (s *Server) postWatchEvent(c *gin.Context) {
 	var req watchRequest
 	if err := decodeBody(c, s.cfg.MaxBodyBytes, &req); err != nil {
@@ -81,6 +88,18 @@ func (s *Server) postWatchEvent(c *gin.Context) {
 	}
 
 	ctx, userID := c.Request.Context(), caller(c).userID
+	stored, err := s.store.Watch(ctx, userID, req.EventID)
+	if err == nil {
+		// A retry may follow a response lost after the write, and
+		// recording the interaction again is harmless.
+		s.recordInteraction(c, userID, stored.ContentID, InteractionWatched)
+		c.JSON(http.StatusOK, watchOut(stored))
+		return
+	}
+	if !errors.Is(err, data.ErrNotFound) {
+		writeError(c, err)
+		return
+	}
 	title, err := s.store.Title(ctx, req.ContentID)
 	if errors.Is(err, data.ErrNotFound) {
 		err = unknownTitle("content_id")
@@ -104,6 +123,25 @@ func (s *Server) postWatchEvent(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	s.recordInteraction(c, userID, req.ContentID, InteractionWatched)
-	c.JSON(http.StatusCreated, watchOut(w))
+
+	// Another request with the same ID may have been stored first.
+	stored, err = s.store.Watch(ctx, userID, req.EventID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	status := http.StatusCreated
+	if !sameWatch(stored, w) {
+		status = http.StatusOK
+	}
+	s.recordInteraction(c, userID, stored.ContentID, InteractionWatched)
+	c.JSON(status, watchOut(stored))
+}
+
+// sameWatch reports whether a and b are the same event, times compared as
+// instants.
+func sameWatch(a, b data.WatchEvent) bool {
+	at, bt := a.Time, b.Time
+	a.Time, b.Time = time.Time{}, time.Time{}
+	return a == b && at.Equal(bt)
 }

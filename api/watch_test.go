@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWatchEvents(t *testing.T) {
@@ -18,8 +19,12 @@ func TestWatchEvents(t *testing.T) {
 		if w.DurationSec != 5400 || w.Kind != "progress" || w.PositionSec != 600.5 {
 			t.Errorf("response %+v, want the catalog's duration 5400", w)
 		}
-		// The same event again, as a retry: same response, stored once.
-		e.call("POST", "/v1/me/watch-events", tok.AccessToken, event, http.StatusCreated)
+		// The same event again, as a retry: the stored event, 200, stored once.
+		var again watchJSON
+		e.call("POST", "/v1/me/watch-events", tok.AccessToken, event, http.StatusOK).decode(t, &again)
+		if again != w {
+			t.Errorf("retry returned %+v, want the first response %+v", again, w)
+		}
 		watches, err := e.store.Watches(t.Context(), u.ID, 0)
 		if err != nil || len(watches) != 1 {
 			t.Fatalf("stored %d events (%v), want 1", len(watches), err)
@@ -74,6 +79,42 @@ func TestWatchEventBadInput(t *testing.T) {
 		watches, err := e.store.Watches(t.Context(), u.ID, 0)
 		if err != nil || len(watches) != 0 {
 			t.Errorf("rejected events wrote %d events (%v)", len(watches), err)
+		}
+	})
+}
+
+// TestWatchReplayReturnsStoredEvent checks that a repeated event_id returns
+// the stored event with 200, not the body of the repeated request.
+func TestWatchReplayReturnsStoredEvent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		ids := e.titles("first", "second")
+		u, tok := e.signUp("rey")
+		first := map[string]any{"event_id": "evt-replay-0001", "content_id": ids[0], "kind": "start", "position_sec": 0}
+		changed := map[string]any{"event_id": "evt-replay-0001", "content_id": ids[1], "kind": "complete", "position_sec": 100}
+
+		var original, exactReplay, changedReplay watchJSON
+		e.call("POST", "/v1/me/watch-events", tok.AccessToken, first, http.StatusCreated).decode(t, &original)
+		e.clock.advance(10 * time.Millisecond)
+		e.call("POST", "/v1/me/watch-events", tok.AccessToken, first, http.StatusOK).decode(t, &exactReplay)
+		e.call("POST", "/v1/me/watch-events", tok.AccessToken, changed, http.StatusOK).decode(t, &changedReplay)
+
+		watches, err := e.store.Watches(t.Context(), u.ID, 0)
+		if err != nil {
+			t.Fatalf("Watches: %v", err)
+		}
+		if len(watches) != 1 {
+			t.Fatalf("stored %d events, expected 1", len(watches))
+		}
+		stored := watchOut(watches[0])
+		if original != stored {
+			t.Errorf("first request returned %+v, expected the stored event %+v", original, stored)
+		}
+		if exactReplay != stored {
+			t.Errorf("exact replay returned %+v, expected the stored event %+v", exactReplay, stored)
+		}
+		if changedReplay != stored {
+			t.Errorf("replay with another body returned %+v, expected the stored event %+v", changedReplay, stored)
 		}
 	})
 }

@@ -38,6 +38,7 @@ type apiFlags struct {
 	maxBody               int64
 	requestTimeout        time.Duration
 	accessLog             bool
+	publicUserLists       bool
 }
 
 func (f *apiFlags) register(fs *pflag.FlagSet) {
@@ -59,6 +60,7 @@ func (f *apiFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.maxBody, "max-body", 64<<10, "largest request body accepted, in bytes")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", 10*time.Second, "longest a request may work before it is answered 503")
 	fs.BoolVar(&f.accessLog, "access-log", false, "log every request at info level (by default at debug level)")
+	fs.BoolVar(&f.publicUserLists, "public-user-recommendations", false, "serve GET /v1/users/{id}/recommendations to any caller without a token, for trusted internal callers and the demo; by default it needs a token of that user or of an admin")
 }
 
 // config returns the API configuration of the flags, with the signing
@@ -88,6 +90,8 @@ func (f *apiFlags) config(log *slog.Logger) (api.Config, error) {
 		MaxBodyBytes:   f.maxBody,
 		RequestTimeout: f.requestTimeout,
 		AccessLogLevel: slog.LevelDebug,
+
+		PublicUserRecommendations: f.publicUserLists,
 	}
 	if f.accessLog {
 		cfg.AccessLogLevel = slog.LevelInfo

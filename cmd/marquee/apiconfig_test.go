@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/marquee/marquee/api"
 )
 
@@ -76,5 +78,46 @@ func TestParseRate(t *testing.T) {
 		if _, err := parseRate("--limit", bad); err == nil {
 			t.Errorf("parseRate(%q): no error", bad)
 		}
+	}
+}
+
+// TestPublicUserRecommendationsFlag checks that users' lists by ID need a
+// token unless --public-user-recommendations or its environment variable
+// opens them.
+func TestPublicUserRecommendationsFlag(t *testing.T) {
+	t.Setenv(secretEnv, strings.Repeat("s", 40))
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		want bool
+	}{
+		{"default", nil, "", false},
+		{"flag", []string{"--public-user-recommendations"}, "", true},
+		{"environment", nil, "true", true},
+		{"flag wins over the environment", []string{"--public-user-recommendations=false"}, "true", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("MARQUEE_PUBLIC_USER_RECOMMENDATIONS", tc.env)
+			}
+			var f apiFlags
+			fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+			f.register(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := applyEnv(fs); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := f.config(slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.PublicUserRecommendations != tc.want {
+				t.Errorf("PublicUserRecommendations %v, want %v", cfg.PublicUserRecommendations, tc.want)
+			}
+		})
 	}
 }

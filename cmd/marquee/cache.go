@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -42,17 +44,30 @@ func openCache(ctx context.Context, url string, log *slog.Logger) (cache, error)
 	return cache{lists: l, history: l.History(), bus: l.Bus()}, nil
 }
 
-func openRedis(ctx context.Context, url string, log *slog.Logger) (*redis.Lists, error) {
+func openRedis(ctx context.Context, rawURL string, log *slog.Logger) (*redis.Lists, error) {
 	log = log.With("subsystem", "redis")
 	// go-redis logs each failed dial itself, which under an outage is a
 	// line per request, so its lines go to debug level. Degraded responses
 	// and the Bus's own warnings report outages.
 	goredis.SetLogger(redisLog{log})
-	l, err := redis.OpenLists(ctx, url, redis.WithLogger(log))
-	if err != nil {
+	l, err := redis.OpenLists(ctx, rawURL, redis.WithLogger(log))
+	if errors.Is(err, data.ErrInvalid) {
 		return nil, fmt.Errorf("invalid cache URL: %w", err)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("the cache at %s is unreachable: %w", cacheHost(rawURL), err)
+	}
 	return l, nil
+}
+
+// cacheHost returns the host and port of a cache URL, without the
+// credentials the URL may hold.
+func cacheHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "the cache URL"
+	}
+	return u.Host
 }
 
 // redisLog passes go-redis's own log lines to slog at debug level.

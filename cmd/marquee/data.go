@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +52,11 @@ Importing the same files twice leaves the same data.`,
 				fmt.Fprintf(out, "skipped %d bad rows; the first ones:\n", n)
 				for _, b := range rep.BadRows {
 					fmt.Fprintf(out, "  %s\n", b)
+				}
+			}
+			for _, f := range []movielens.FileReport{rep.Movies, rep.Ratings} {
+				if err := nothingImported(f.File, f.Read, f.Imported); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -109,7 +116,7 @@ first ones reported; importing the same file twice leaves the same data.`,
 					fmt.Fprintf(out, "  %s\n", b)
 				}
 			}
-			return nil
+			return nothingImported(filepath.Base(rep.File), rep.Read, rep.Imported)
 		},
 	}
 	f := cmd.Flags()
@@ -125,7 +132,19 @@ first ones reported; importing the same file twice leaves the same data.`,
 	return cmd
 }
 
-// parseScale parses MIN:MAX; empty means no rescaling.
+// nothingImported returns an error when a file had rows and none of them
+// was imported: every row was bad, which a wrong layout, column or scale
+// causes, and exiting 0 would let a script go on with no data.
+func nothingImported(file string, read, imported int) error {
+	if read == 0 || imported > 0 {
+		return nil
+	}
+	return fmt.Errorf("import %s: none of its %d rows could be imported; the bad rows above say why", file, read)
+}
+
+// parseScale parses MIN:MAX, and the empty string means no rescaling. Both
+// bounds must be finite, because strconv.ParseFloat reads "Inf" as infinity
+// and an infinite scale maps every rating to one end of Marquee's.
 func parseScale(s string) (*ratingsfile.Scale, error) {
 	if s == "" {
 		return nil, nil
@@ -133,8 +152,8 @@ func parseScale(s string) (*ratingsfile.Scale, error) {
 	lo, hi, ok := strings.Cut(s, ":")
 	minV, err1 := strconv.ParseFloat(lo, 64)
 	maxV, err2 := strconv.ParseFloat(hi, 64)
-	if !ok || err1 != nil || err2 != nil || !(maxV > minV) {
-		return nil, fmt.Errorf("invalid --rating-scale %q: want MIN:MAX with MIN < MAX, such as 1:10", s)
+	if !ok || err1 != nil || err2 != nil || !(maxV > minV) || math.IsInf(maxV-minV, 0) {
+		return nil, fmt.Errorf("invalid --rating-scale %q: want MIN:MAX of finite numbers with MIN < MAX, such as 1:10", s)
 	}
 	return &ratingsfile.Scale{Min: minV, Max: maxV}, nil
 }

@@ -104,7 +104,7 @@ func newTestServer(t *testing.T, work string) *httptest.Server {
 	}
 	t.Cleanup(func() { lists.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(api.Config{}, serving.New(lists, store, store, log), log))
+	srv := httptest.NewServer(api.New(api.Config{PublicUserRecommendations: true}, serving.New(lists, store, store, log), log))
 	t.Cleanup(srv.Close)
 	return srv
 }

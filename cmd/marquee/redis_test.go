@@ -29,7 +29,8 @@ type replica struct {
 }
 
 // newReplica starts an API replica on the list cache at cacheURL and the
-// store, with the serving settings of flags.
+// store, with the serving settings of flags. It serves users' lists by ID
+// without a token, as for trusted internal callers.
 func newReplica(t *testing.T, cacheURL string, store data.Store, flags servingFlags) replica {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
@@ -37,7 +38,7 @@ func newReplica(t *testing.T, cacheURL string, store data.Store, flags servingFl
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{}, svc, log))
+	srv := httptest.NewServer(api.New(api.Config{PublicUserRecommendations: true}, svc, log))
 	t.Cleanup(func() {
 		srv.Close()
 		closeServing()
@@ -89,6 +90,23 @@ func publishRun(t *testing.T, lists data.Lists, runID string, users int) {
 	}
 	if err != nil {
 		t.Errorf("publish %s: %v", runID, err)
+	}
+}
+
+// catalogRun stores the titles that publishRun lists for runID, since
+// serving leaves out titles the catalog does not have.
+func catalogRun(t *testing.T, store data.Store, runIDs ...string) {
+	t.Helper()
+	var titles []data.Title
+	for _, runID := range runIDs {
+		for _, kind := range []string{"t", "i"} {
+			for _, it := range runItems(runID, kind, 20) {
+				titles = append(titles, data.Title{ID: it.ID, Name: it.ID, Type: "movie"})
+			}
+		}
+	}
+	if err := store.PutTitles(t.Context(), titles); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -154,6 +172,9 @@ func TestNoMixedRunsUnderPublishAndRollback(t *testing.T) {
 	defer publisher.Close()
 	publishRun(t, publisher, "run-00", 5)
 	store := testStore(t)
+	for i := 0; i <= 20; i++ {
+		catalogRun(t, store, fmt.Sprintf("run-%02d", i))
+	}
 	replicas := []replica{newReplica(t, cacheURL, store, defaultServing()), newReplica(t, cacheURL, store, defaultServing())}
 
 	var (
@@ -247,6 +268,7 @@ func TestReplicasShareRatings(t *testing.T) {
 	defer publisher.Close()
 	publishRun(t, publisher, "r1", 1)
 	store := testStore(t)
+	catalogRun(t, store, "r1")
 	long := defaultServing()
 	long.pointerTTL, long.listTTL, long.userTTL = time.Hour, time.Hour, time.Hour
 	a, b := newReplica(t, cacheURL, store, long), newReplica(t, cacheURL, store, long)
@@ -317,7 +339,9 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 		lists.Close()
 	}
 	publish("r1")
-	api := newReplica(t, cacheURL, testStore(t), defaultServing())
+	store := testStore(t)
+	catalogRun(t, store, "r1", "r2")
+	api := newReplica(t, cacheURL, store, defaultServing())
 
 	const (
 		healthy = iota
@@ -414,5 +438,121 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	}
 	if tallys[resumed].ok.Load() == 0 {
 		t.Error("after the outages: no fresh answer")
+	}
+}
+
+// TestRedisRestartedEmpty restarts the API's Redis without persistence,
+// so that it comes back empty. Until a run is published again, every
+// response comes from the last run in memory, marked degraded, and none is
+// a 5xx. A publish then brings fresh responses.
+func TestRedisRestartedEmpty(t *testing.T) {
+	srv := redistest.Start(t) // no persistence: a restart loses every key
+	cacheURL := "redis://" + srv.Addr()
+	publish := func(runID string) {
+		lists, err := openLists(t.Context(), cacheURL, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		publishRun(t, lists, runID, 10)
+		lists.Close()
+	}
+	publish("r1")
+	store := testStore(t)
+	catalogRun(t, store, "r1", "r2")
+	flags := defaultServing()
+	flags.listTTL = 200 * time.Millisecond // the copies are stale during the loss
+	rep := newReplica(t, cacheURL, store, flags)
+
+	warm := []string{"/v1/users/u0/recommendations?limit=5", "/v1/users/u1/recommendations?limit=5", "/v1/trending?limit=5"}
+	before := map[string]string{}
+	for _, path := range warm {
+		resp, err := get(rep.url, path)
+		if err != nil || resp.status != http.StatusOK || resp.degraded || resp.page.RunID != "r1" {
+			t.Fatalf("GET %s before the restart: %+v, %v", path, resp, err)
+		}
+		before[path] = fmt.Sprint(resp.page.Items)
+	}
+
+	srv.Restart()
+	time.Sleep(300 * time.Millisecond) // past the list TTL
+	// u7 has a list in r1 that this replica never read: the last good
+	// trending titles stand in for it.
+	for _, path := range append(warm, "/v1/users/u7/recommendations?limit=5", "/v1/items/r1-t00/similar") {
+		for range 3 {
+			resp, err := get(rep.url, path)
+			switch {
+			case err != nil || resp.status != http.StatusOK:
+				t.Errorf("GET %s after Redis came back empty: status %d, %v, want 200", path, resp.status, err)
+			case !resp.degraded || resp.page.RunID != "r1" || len(resp.page.Items) == 0:
+				t.Errorf("GET %s after Redis came back empty: %+v, want titles of r1 marked degraded", path, resp)
+			case before[path] != "" && fmt.Sprint(resp.page.Items) != before[path]:
+				t.Errorf("GET %s after Redis came back empty: %v, want the copy of before %s", path, resp.page.Items, before[path])
+			}
+		}
+	}
+
+	publish("r2")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := get(rep.url, "/v1/users/u0/recommendations?limit=5")
+		if err == nil && resp.status == http.StatusOK && !resp.degraded && resp.page.RunID == "r2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no fresh answer from r2 within 10 s of its publish: %+v, %v", resp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReplicasShareTitleDeletion has two API replicas on one Redis, with
+// hour-long TTLs. A title deleted from the catalog and invalidated through
+// the first leaves the second's lists once Redis delivers the message.
+func TestReplicasShareTitleDeletion(t *testing.T) {
+	addr := redistest.Shared(t)
+	cacheURL := "redis://" + addr + "?prefix=" + redistest.Prefix(t, addr)
+	publisher, err := openLists(t.Context(), cacheURL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer publisher.Close()
+	publishRun(t, publisher, "r1", 1)
+	store := testStore(t)
+	catalogRun(t, store, "r1")
+	long := defaultServing()
+	long.pointerTTL, long.listTTL, long.userTTL = time.Hour, time.Hour, time.Hour
+	a, b := newReplica(t, cacheURL, store, long), newReplica(t, cacheURL, store, long)
+
+	resp, err := get(b.url, "/v1/trending?limit=3")
+	if err != nil || resp.status != http.StatusOK || len(resp.page.Items) != 3 {
+		t.Fatalf("GET trending: %+v, %v", resp, err)
+	}
+	top := resp.page.Items[0].ContentID
+
+	// The title deletion route of the API deletes the title and calls this
+	// hook; the test does both on replica A directly.
+	before := b.svc.Stats().Invalidations
+	if err := store.DeleteTitle(t.Context(), top); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.InvalidateTitle(t.Context(), top); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); b.svc.Stats().Invalidations == before; time.Sleep(time.Millisecond) {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("replica B got no invalidation within 2 s")
+		}
+	}
+	resp, err = get(b.url, "/v1/trending?limit=3")
+	if err != nil || resp.status != http.StatusOK {
+		t.Fatalf("GET trending after the deletion: %+v, %v", resp, err)
+	}
+	for _, it := range resp.page.Items {
+		if it.ContentID == top {
+			t.Errorf("replica B still lists %s, deleted through replica A", top)
+		}
+	}
+	if len(resp.page.Items) != 3 {
+		t.Errorf("replica B: %d titles, want a full page of 3", len(resp.page.Items))
 	}
 }

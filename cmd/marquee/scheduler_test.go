@@ -314,7 +314,7 @@ func TestSchedulerSurvivesSIGKILLAtEveryStage(t *testing.T) {
 	addr := freeAddr(t)
 	// A long serving timeout keeps a slow read on a loaded machine from
 	// counting as a degraded response: only a failed read degrades one.
-	api := start(t, "serve", append(common, "serve", "--addr", addr, "--dev-ephemeral-secret", "--pointer-ttl", "100ms",
+	api := start(t, "serve", append(common, "serve", "--addr", addr, "--dev-ephemeral-secret", "--public-user-recommendations", "--pointer-ttl", "100ms",
 		"--serving-timeout", "5s")...)
 	api.waitFor(30*time.Second, "serving", func(l map[string]any) bool { return l["msg"] == "serving" })
 	watch := &servingWatch{base: "http://" + addr}

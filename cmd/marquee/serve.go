@@ -55,7 +55,16 @@ least 32 bytes; without one, serve refuses to start unless
 			}
 
 			cfg.Interactions = interactions{svc: svc, events: store, now: time.Now}
+			if cfg.PublicUserRecommendations {
+				g.log.Warn("serving users' recommendations by user ID to any caller without a token " +
+					"(--public-user-recommendations): put the server behind a network boundary that only trusted callers cross")
+			}
 			handler := api.New(cfg, svc, g.log.With("subsystem", "api"))
+			// NOTE: net/http responds to a request it cannot parse before
+			// any handler runs. Headers over MaxHeaderBytes get 431, a
+			// malformed request line or header 400 and an unknown transfer
+			// coding 501, each as text/plain, not as a problem body.
+			// http.Server has no hook to write those responses.
 			srv := &http.Server{
 				Addr: addr, Handler: handler,
 				ReadHeaderTimeout: 5 * time.Second,

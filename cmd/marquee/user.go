@@ -43,6 +43,9 @@ process list:
 			}
 			defer store.Close()
 			u, err := api.CreateAccount(ctx, store, api.PasswordParams{}, email, name, password, data.Role(role), time.Now())
+			if errors.Is(err, data.ErrConflict) {
+				return fmt.Errorf("e-mail %s is already registered: choose another, or change the account's role with marquee user set-role", email)
+			}
 			if err != nil {
 				return err
 			}
@@ -74,6 +77,9 @@ func newUserSetRoleCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("the store %T keeps no sign-in sessions", store)
 			}
 			u, err := api.SetRole(ctx, store, sessions, email, data.Role(role), time.Now())
+			if errors.Is(err, data.ErrNotFound) {
+				return fmt.Errorf("no account has the e-mail %s", email)
+			}
 			if err != nil {
 				return err
 			}
