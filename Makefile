@@ -13,13 +13,15 @@ build:
 	$(GO) build -o $(BIN) ./cmd/marquee
 
 # Generate a seeded synthetic catalog and event log (idempotent: the same seed
-# writes the same data), run every pipeline stage, then serve the API. The
-# demo signs access tokens with a random secret unless MARQUEE_JWT_SECRET is
-# set, so its sessions end when it stops.
+# writes the same data), run every pipeline stage, then serve the API on
+# ADDR. The demo signs access tokens with a random secret unless
+# MARQUEE_JWT_SECRET is set, so its sessions end when it stops, and it
+# serves every user's recommendations without a token, so that
+# /v1/users/u00001/recommendations answers curl.
 demo: build
 	$(BIN) --workdir $(WORKDIR) data generate --seed 1
 	$(BIN) --workdir $(WORKDIR) pipeline run
-	$(BIN) --workdir $(WORKDIR) serve --addr $(ADDR) --dev-ephemeral-secret
+	$(BIN) --workdir $(WORKDIR) serve --addr $(ADDR) --dev-ephemeral-secret --public-user-recommendations
 
 # Every test. Integration tests read MARQUEE_TEST_CASSANDRA and
 # MARQUEE_TEST_REDIS and skip without them, except under CI=true.
