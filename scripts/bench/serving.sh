@@ -84,8 +84,8 @@ start_server() { # NAME PORT COMMAND...
     exit 1
 }
 health=healthz
-start_server cached 18080 "${marquee[@]}" serve --addr 127.0.0.1:18080
-start_server nocache 18081 "${marquee[@]}" serve --addr 127.0.0.1:18081 --no-cache
+start_server cached 18080 "${marquee[@]}" serve --addr 127.0.0.1:18080 --public-user-recommendations
+start_server nocache 18081 "${marquee[@]}" serve --addr 127.0.0.1:18081 --no-cache --public-user-recommendations
 curl -fsS "http://127.0.0.1:18080/v1/users/u00001/recommendations" >"$work/sample.json"
 if ! grep -q '"source":"personal"' "$work/sample.json"; then
     echo "bench: user u00001 has no personal list; the benchmark would measure the fallback:" >&2
