@@ -288,10 +288,10 @@ type titleValue struct {
 	title *data.Title
 }
 
-// titleMap returns the titles of ids that the catalog holds. When the store
-// fails it returns those it has copies of, and degraded.
-func (s *Service) titleMap(ctx context.Context, ids []string) (map[string]*data.Title, bool) {
-	out := make(map[string]*data.Title, len(ids))
+// lookUpTitles stores in out the catalog entry of each of ids, nil for an
+// ID the catalog lacks. When the store fails it stores only the entries it
+// has copies of, and reports the lookup degraded.
+func (s *Service) lookUpTitles(ctx context.Context, ids []string, out map[string]*data.Title) bool {
 	var missing []string
 	s.titles.getMany(ids, func(id string, v titleValue, fresh bool) {
 		out[id] = v.title
@@ -305,14 +305,14 @@ func (s *Service) titleMap(ctx context.Context, ids []string) (map[string]*data.
 		}
 	}
 	if len(missing) == 0 {
-		return out, false
+		return false
 	}
 	v, err := s.read(ctx, s.storeBreaker, "titles\x00"+strings.Join(missing, "\x00"), func(ctx context.Context) (any, error) {
 		return s.cfg.Catalog.Titles(ctx, missing)
 	})
 	if err != nil {
 		s.failed("titles", err)
-		return out, true
+		return true
 	}
 	found := map[string]*data.Title{}
 	for _, t := range v.([]data.Title) {
@@ -322,7 +322,7 @@ func (s *Service) titleMap(ctx context.Context, ids []string) (map[string]*data.
 		out[id] = found[id]
 		s.titles.put(id, titleValue{found[id]}, 1)
 	}
-	return out, false
+	return false
 }
 
 // lastTrending is the last trending list over the whole catalog read from

@@ -63,10 +63,13 @@ type catalogView struct {
 	s     *Service
 	ctx   context.Context
 	list  []data.ScoredItem
-	batch int // entries looked up at once; doubles with each lookup
+	batch int // titles looked up at once; doubles with each lookup
+	// skip reports the titles a page leaves out whatever the catalog
+	// holds (seen or excluded), which are therefore never looked up.
+	skip func(id string) bool
 
 	titles   map[string]*data.Title // looked up; nil when the catalog lacks the title
-	failed   map[string]bool        // the lookup failed: kept, without metadata
+	failed   map[string]bool        // the lookup failed: kept, without metadata; nil until one fails
 	degraded bool
 }
 
@@ -84,21 +87,29 @@ func (v *catalogView) title(i int) (*data.Title, bool) {
 	return t, t != nil || v.failed[id]
 }
 
-// lookUp reads the titles of the next batch of entries from position i.
+// lookUp reads the next batch of titles from position i on, passing over
+// those that skip leaves out and those already looked up.
 func (v *catalogView) lookUp(i int) {
-	var ids []string
-	for _, it := range v.list[i:min(len(v.list), i+v.batch)] {
-		if _, ok := v.titles[it.ID]; !ok && !v.failed[it.ID] {
-			ids = append(ids, it.ID)
+	ids := make([]string, 0, v.batch)
+	for _, it := range v.list[i:] {
+		if len(ids) == v.batch {
+			break
 		}
+		if _, ok := v.titles[it.ID]; ok || v.failed[it.ID] || v.skip(it.ID) {
+			continue
+		}
+		ids = append(ids, it.ID)
 	}
 	v.batch *= 2
-	found, degraded := v.s.titleMap(v.ctx, ids)
-	v.degraded = v.degraded || degraded
+	if !v.s.lookUpTitles(v.ctx, ids, v.titles) {
+		return
+	}
+	v.degraded = true
 	for _, id := range ids {
-		if t, ok := found[id]; ok {
-			v.titles[id] = t
-		} else {
+		if _, ok := v.titles[id]; !ok {
+			if v.failed == nil {
+				v.failed = map[string]bool{}
+			}
 			v.failed[id] = true
 		}
 	}
@@ -117,17 +128,19 @@ func (s *Service) page(ctx context.Context, a listing, seen map[string]bool, sub
 			f.exclude[id] = true
 		}
 	}
-	// One lookup usually covers the page and the entry after it, which
-	// decides whether another page follows. A genre filter may pass over
-	// most of the list, so it reads the rest of the list at once.
-	v := &catalogView{s: s, ctx: ctx, list: a.list, batch: max(16, q.Offset+q.Limit+len(seen)+len(f.exclude)+1),
-		titles: map[string]*data.Title{}, failed: map[string]bool{}}
+	// One lookup covers the page and the title after it, which decides
+	// whether another page follows, unless the catalog lost some of them.
+	// A genre filter may pass over most of the list, so it reads the rest
+	// of the list at once.
+	skip := func(id string) bool { return f.seen[id] || f.exclude[id] }
+	v := &catalogView{s: s, ctx: ctx, list: a.list, batch: max(1, q.Offset+q.Limit+1), skip: skip,
+		titles: make(map[string]*data.Title, q.Offset+q.Limit+1)}
 	if f.genre != "" {
 		v.batch = len(a.list)
 	}
 	keep := func(i int) bool {
 		id := a.list[i].ID
-		if f.seen[id] || f.exclude[id] {
+		if skip(id) {
 			return false
 		}
 		t, ok := v.title(i)
