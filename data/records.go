@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -187,6 +189,19 @@ func ValidateRating(r Rating) error {
 		return fmt.Errorf("%w: rating: value %v is not between 0.5 and 5.0 in steps of 0.5", ErrInvalid, r.Value)
 	case r.Time.IsZero():
 		return fmt.Errorf("%w: rating: time is missing", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateText returns an error naming the field when s is not valid UTF-8
+// or contains a control character. The API rejects such IDs and names, so
+// importers reject them too, before they reach a page.
+func ValidateText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", field, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("%s %q contains a control character", field, s)
 	}
 	return nil
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,18 +19,6 @@ func TestParseScaleRejectsInfinity(t *testing.T) {
 	if scale, err := parseScale("1:10"); err != nil || scale.Min != 1 || scale.Max != 10 {
 		t.Errorf("parseScale(1:10) = %+v, %v, want 1 to 10", scale, err)
 	}
-}
-
-// execCLI runs the marquee command with args and returns its standard
-// output and error.
-func execCLI(args ...string) (string, error) {
-	cmd := newRootCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs(append([]string{"--log-level", "warn"}, args...))
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
 }
 
 // TestImportFailsWhenNothingImported checks the exit status of imports:
@@ -75,7 +60,7 @@ func TestImportFailsWhenNothingImported(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--workdir", t.TempDir(), "data", "import"}, tc.args...)
-			out, err := execCLI(args...)
+			out, err := runCLIErr(args...)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Errorf("marquee %s: %v, want success", strings.Join(args, " "), err)

@@ -254,11 +254,11 @@ func TestNoMixedRunsUnderPublishAndRollback(t *testing.T) {
 	}
 }
 
-// TestReplicasShareRatings has two API replicas, each with its own Service
-// and caches, on one Redis. A title rated through the first leaves the next
-// response of the second. The caches' TTLs are an hour, so only the
-// invalidation through Redis can make that happen.
-func TestReplicasShareRatings(t *testing.T) {
+// twoReplicas publishes run r1 to a Redis of its own key prefix and starts
+// two API replicas on it and on one store, with hour-long TTLs, so that
+// only invalidation through Redis can refresh one replica's caches.
+func twoReplicas(t *testing.T) (a, b replica, store data.Store) {
+	t.Helper()
 	addr := redistest.Shared(t)
 	cacheURL := "redis://" + addr + "?prefix=" + redistest.Prefix(t, addr)
 	publisher, err := openLists(t.Context(), cacheURL, slog.New(slog.DiscardHandler))
@@ -267,11 +267,19 @@ func TestReplicasShareRatings(t *testing.T) {
 	}
 	defer publisher.Close()
 	publishRun(t, publisher, "r1", 1)
-	store := testStore(t)
+	store = testStore(t)
 	catalogRun(t, store, "r1")
 	long := defaultServing()
 	long.pointerTTL, long.listTTL, long.userTTL = time.Hour, time.Hour, time.Hour
-	a, b := newReplica(t, cacheURL, store, long), newReplica(t, cacheURL, store, long)
+	return newReplica(t, cacheURL, store, long), newReplica(t, cacheURL, store, long), store
+}
+
+// TestReplicasShareRatings has two API replicas, each with its own Service
+// and caches, on one Redis. A title rated through the first leaves the next
+// response of the second. The caches' TTLs are an hour, so only the
+// invalidation through Redis can make that happen.
+func TestReplicasShareRatings(t *testing.T) {
+	a, b, _ := twoReplicas(t)
 
 	first := func(rep replica) string {
 		t.Helper()
@@ -509,19 +517,7 @@ func TestRedisRestartedEmpty(t *testing.T) {
 // hour-long TTLs. A title deleted from the catalog and invalidated through
 // the first leaves the second's lists once Redis delivers the message.
 func TestReplicasShareTitleDeletion(t *testing.T) {
-	addr := redistest.Shared(t)
-	cacheURL := "redis://" + addr + "?prefix=" + redistest.Prefix(t, addr)
-	publisher, err := openLists(t.Context(), cacheURL, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer publisher.Close()
-	publishRun(t, publisher, "r1", 1)
-	store := testStore(t)
-	catalogRun(t, store, "r1")
-	long := defaultServing()
-	long.pointerTTL, long.listTTL, long.userTTL = time.Hour, time.Hour, time.Hour
-	a, b := newReplica(t, cacheURL, store, long), newReplica(t, cacheURL, store, long)
+	a, b, store := twoReplicas(t)
 
 	resp, err := get(b.url, "/v1/trending?limit=3")
 	if err != nil || resp.status != http.StatusOK || len(resp.page.Items) != 3 {

@@ -34,7 +34,7 @@ func TestUserCreateTakenEmail(t *testing.T) {
 		}
 	}
 
-	_, err := execCLI("--workdir", work, "user", "set-role", "--email", "nobody@example.com", "--role", "admin")
+	_, err := runCLIErr("--workdir", work, "user", "set-role", "--email", "nobody@example.com", "--role", "admin")
 	if err == nil || err.Error() != "no account has the e-mail nobody@example.com" {
 		t.Errorf("set-role of an unknown e-mail: %v, want no account has the e-mail nobody@example.com", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/marquee/marquee/data"
@@ -34,10 +33,10 @@ func parseMovie(fields []string) (data.Title, error) {
 	if title == "" {
 		return data.Title{}, fmt.Errorf("title is empty")
 	}
-	if err := checkText("title", title); err != nil {
+	if err := data.ValidateText("title", title); err != nil {
 		return data.Title{}, err
 	}
-	if err := checkText("genres", fields[2]); err != nil {
+	if err := data.ValidateText("genres", fields[2]); err != nil {
 		return data.Title{}, err
 	}
 
@@ -117,19 +116,6 @@ func checkFieldCount(fields []string, header string) error {
 	want := strings.Count(header, ",") + 1
 	if len(fields) != want {
 		return fmt.Errorf("row has %d fields, want %d (%s)", len(fields), want, header)
-	}
-	return nil
-}
-
-// checkText rejects a stored text that is not valid UTF-8 or holds a
-// control character. The API refuses such names on write, and a stored one
-// would reach every page that lists the title.
-func checkText(column, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s %q is not valid UTF-8", column, strings.ToValidUTF8(s, "\uFFFD"))
-	}
-	if strings.ContainsFunc(s, unicode.IsControl) {
-		return fmt.Errorf("%s %q contains a control character", column, s)
 	}
 	return nil
 }

@@ -42,10 +42,10 @@ func (p parser) parse(f fields) (data.Rating, error) {
 		return data.Rating{}, f.err
 	}
 	r := data.Rating{UserID: strings.TrimSpace(f.user), ContentID: strings.TrimSpace(f.item)}
-	if err := checkID("user", r.UserID); err != nil {
+	if err := data.ValidateText("user", r.UserID); err != nil {
 		return data.Rating{}, err
 	}
-	if err := checkID("item", r.ContentID); err != nil {
+	if err := data.ValidateText("item", r.ContentID); err != nil {
 		return data.Rating{}, err
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(f.rating), 64)
@@ -116,19 +116,6 @@ func sortUsers(users []data.User) {
 		}
 		return x < y
 	})
-}
-
-// checkID rejects an ID that is not valid UTF-8 or holds a control
-// character. An item ID becomes a title's ID, and its name when no
-// movies.dat names it, and the API accepts neither in IDs or names.
-func checkID(column, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s %q is not valid UTF-8", column, strings.ToValidUTF8(s, "\uFFFD"))
-	}
-	if strings.ContainsFunc(s, unicode.IsControl) {
-		return fmt.Errorf("%s %q contains a control character", column, s)
-	}
-	return nil
 }
 
 func isDecimal(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
