@@ -57,6 +57,9 @@ type EventEraser interface {
 	// EraseUserEvents removes every rating event, rating deletion and watch
 	// event of a user, and the user's current ratings, so that RatingStats
 	// no longer counts them and ScanEvents no longer returns them. It is
-	// idempotent; erasing a user without events returns nil.
+	// idempotent; erasing a user without events returns nil. Events of the
+	// user written afterwards are stored as usual when they are newer than
+	// every erased event. A store that orders writes by event time, as the
+	// Cassandra store does, may keep hiding an older one.
 	EraseUserEvents(ctx context.Context, userID string) error
 }

@@ -22,3 +22,18 @@ func TestConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestEraser runs the event eraser suite on a new keyspace.
+func TestEraser(t *testing.T) {
+	testAddr(t)
+	storetest.RunEraser(t, func(t *testing.T) storetest.Opener[data.Store] {
+		cfg := openFresh(t, "erase").cfg
+		return func(t *testing.T) data.Store {
+			s, err := Open(t.Context(), cfg, testLog(t))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			return s
+		}
+	})
+}

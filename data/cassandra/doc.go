@@ -2,7 +2,7 @@
 // data.Store and data.PartitionedScanner on Apache Cassandra (4.0 or
 // later) through the gocql driver. It also implements data.Sessions, the
 // sign-in sessions of the HTTP API, with a lightweight transaction for
-// every session write.
+// every session write, and data.EventEraser, for deleted accounts.
 //
 // # Setup
 //

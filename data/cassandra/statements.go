@@ -26,6 +26,10 @@ type statements struct {
 	selectWatchesLimit, selectWatchID, selectWatch               string
 	insertEvent, insertDay, selectDays, scanDay                  string
 	scanTokens, selectSetting, insertSetting                     string
+
+	// Erasure of a user's events.
+	selectUserRatingEvents, deleteEvent, deleteWatchIDs      string
+	deleteUserRatings, deleteRatingEvents, deleteUserWatches string
 }
 
 func newStatements(keyspace string) statements {
@@ -72,6 +76,14 @@ func newStatements(keyspace string) statements {
 		selectDays:  r.Replace("SELECT day FROM {ks}.event_days WHERE shard = 0 AND day >= ? AND day <= ?"),
 		scanDay:     r.Replace("SELECT {event} FROM {ks}.events_by_day WHERE day = ? AND bucket = ? AND event_time >= ? AND event_time < ?"),
 		scanTokens:  r.Replace("SELECT {event} FROM {ks}.events_by_day WHERE token(day, bucket) > ? AND token(day, bucket) <= ?"),
+
+		selectUserRatingEvents: r.Replace("SELECT event_time, content_id, type FROM {ks}.rating_events_by_user WHERE user_id = ?"),
+		deleteEvent: r.Replace("DELETE FROM {ks}.events_by_day USING TIMESTAMP ? WHERE day = ? AND bucket = ? AND event_time = ? " +
+			"AND user_id = ? AND content_id = ? AND type = ? AND event_id = ?"),
+		deleteWatchIDs:     r.Replace("DELETE FROM {ks}.watch_ids WHERE user_id = ?"),
+		deleteUserRatings:  r.Replace("DELETE FROM {ks}.ratings_by_user USING TIMESTAMP ? WHERE user_id = ?"),
+		deleteRatingEvents: r.Replace("DELETE FROM {ks}.rating_events_by_user USING TIMESTAMP ? WHERE user_id = ?"),
+		deleteUserWatches:  r.Replace("DELETE FROM {ks}.watches_by_user USING TIMESTAMP ? WHERE user_id = ?"),
 
 		selectSetting: r.Replace("SELECT value FROM {ks}.settings WHERE name = ?"),
 		insertSetting: r.Replace("INSERT INTO {ks}.settings (name, value) VALUES (?, ?) IF NOT EXISTS"),

@@ -589,3 +589,66 @@ func writeEventLog(t *testing.T, s *Store) ([]data.Event, map[time.Time]bool) {
 	}
 	return all, days
 }
+
+// TestEraseManyEvents erases a user whose history spans many batches and
+// days, and checks that the log keeps only the other user's events.
+func TestEraseManyEvents(t *testing.T) {
+	s := openFresh(t, "erasemany")
+	ctx := t.Context()
+	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	var ratings []data.Rating
+	var watches []data.WatchEvent
+	for i := range 300 {
+		when := start.Add(time.Duration(i) * 7 * time.Hour)
+		ratings = append(ratings, data.Rating{UserID: "gone", ContentID: fmt.Sprintf("c%03d", i), Value: 4, Time: when})
+		watches = append(watches, data.WatchEvent{ID: fmt.Sprintf("w%03d", i), UserID: "gone", ContentID: fmt.Sprintf("c%03d", i),
+			Kind: data.WatchComplete, Position: 60, Duration: 60, Time: when.Add(time.Minute)})
+	}
+	kept := data.Rating{UserID: "kept", ContentID: "c000", Value: 2, Time: start}
+	if err := s.PutRatings(ctx, append(ratings, kept)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendWatches(ctx, watches); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 300; i += 3 {
+		if err := s.DeleteRating(ctx, "gone", ratings[i].ContentID, ratings[i].Time.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := s.EraseUserEvents(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+
+	var left []data.Event
+	err := s.ScanEvents(ctx, data.Window{}, func(e data.Event) error {
+		left = append(left, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].UserID != "kept" {
+		t.Errorf("events left after erasure: %d, want only kept's rating: %v", len(left), left[:min(len(left), 3)])
+	}
+	for _, id := range []string{"c000", "c001", "c150", "c299"} {
+		stats, err := s.RatingStats(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := data.RatingStats{}
+		if id == "c000" {
+			want = data.RatingStats{Count: 1, Sum: 2}
+		}
+		if stats != want {
+			t.Errorf("RatingStats(%s) = %+v, want %+v", id, stats, want)
+		}
+	}
+	if w, err := s.Watches(ctx, "gone", 0); err != nil || len(w) != 0 {
+		t.Errorf("Watches(gone) = %d events, %v; want none", len(w), err)
+	}
+	if _, err := s.Watch(ctx, "gone", "w007"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("Watch(gone, w007) error = %v, want ErrNotFound", err)
+	}
+}
