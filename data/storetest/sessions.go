@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marquee/marquee/data"
 )
@@ -58,8 +59,12 @@ func openSessions(t *testing.T, open Opener[data.Sessions]) data.Sessions {
 	return s
 }
 
+// session returns a session that expires an hour from now. Stores may drop
+// sessions some time after they expire by the wall clock, as the Cassandra
+// store does with a TTL, so an expiry in the past of base would let a
+// session vanish while a test runs.
 func session(id, userID, hash string) data.Session {
-	return data.Session{ID: id, UserID: userID, TokenHash: hash, CreatedAt: at(0), ExpiresAt: at(3_600_000)}
+	return data.Session{ID: id, UserID: userID, TokenHash: hash, CreatedAt: at(0), ExpiresAt: data.Normalize(time.Now().Add(time.Hour))}
 }
 
 func canonSession(s data.Session) data.Session {
