@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -59,6 +60,13 @@ func (c PublishConfig) withDefaults() PublishConfig {
 		c.BatchSize = 10_000
 	}
 	return c
+}
+
+// PublishableModels returns the models whose lists can be published: the
+// ranking models. The bias-only baseline is scored for RMSE and ranking,
+// as a reference, and is never published.
+func PublishableModels() []string {
+	return slices.Clone(rankingModels)
 }
 
 // ChooseModel returns the model to publish: the one named, or the ranking

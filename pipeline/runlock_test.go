@@ -44,6 +44,19 @@ func TestPublishedRunRefusesOtherStages(t *testing.T) {
 	if err := f.r.Stage(t.Context(), run, StagePublish, Options{}); err != nil {
 		t.Errorf("publish of a published run: %v, want nil", err)
 	}
+	model := run.Manifest.Published.Model
+	if err := f.r.Stage(t.Context(), run, StagePublish, Options{Publish: PublishConfig{Model: model}}); err != nil {
+		t.Errorf("publish of a published run naming its model %s: %v, want nil", model, err)
+	}
+	other := ModelEASE
+	if model == other {
+		other = ModelItemKNN
+	}
+	for _, name := range []string{other, "nope"} {
+		if err := f.r.Stage(t.Context(), run, StagePublish, Options{Publish: PublishConfig{Model: name}}); err == nil {
+			t.Errorf("publish of a published run naming model %q: nil error, want a refusal", name)
+		}
+	}
 }
 
 func TestPublishRecordsRunCommittedBeforeACrash(t *testing.T) {

@@ -72,11 +72,20 @@ func (r *Runner) Stage(ctx context.Context, run *Run, stage string, opts Options
 // and finds the run already published.
 func guard(run *Run, stage string) error {
 	if run.Manifest.Published != nil && stage != StagePublish {
-		return fmt.Errorf("%w: run %s is published, so its %s stage cannot run again: start a new run with `marquee pipeline run`",
-			ErrRunPublished, run.Manifest.RunID, stage)
+		return &publishedError{stage: stage}
 	}
 	return nil
 }
+
+// publishedError is the error of guard. It matches ErrRunPublished, and its
+// text leaves the run ID to the caller, which names the run.
+type publishedError struct{ stage string }
+
+func (e *publishedError) Error() string {
+	return fmt.Sprintf("the run is published, so its %s stage cannot run again: start a new run with `marquee pipeline run`", e.stage)
+}
+
+func (e *publishedError) Is(target error) bool { return target == ErrRunPublished }
 
 // ErrNoEvents means an export found nothing to train on.
 var ErrNoEvents = errors.New("no events")
@@ -319,6 +328,13 @@ func (r *Runner) publish(ctx context.Context, run *Run, opts Options, log *slog.
 		return nil, errors.New("publish: no list store configured")
 	}
 	if p := run.Manifest.Published; p != nil {
+		if named := opts.Publish.Model; named != "" && named != p.Model {
+			if _, err := ChooseModel(named, nil); err != nil {
+				return nil, fmt.Errorf("publish: %w", err)
+			}
+			return nil, fmt.Errorf("publish: the run is already published with model %s, and a run is published once: "+
+				"to serve %s, start a new run with `marquee pipeline run --model %s`", p.Model, named, named)
+		}
 		log.Info("publish: the run is already published", "model", p.Model)
 		return map[string]any{"model": p.Model, "lists": p.Lists, "already_published": true}, nil
 	}

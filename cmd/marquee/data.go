@@ -185,6 +185,16 @@ data, so the demo and tests need no download.`,
 				return fmt.Errorf("invalid --end %q: want a date like 2026-01-31", end)
 			}
 			cfg.End = t.UTC()
+			// Config takes 0 for its defaults; on the command line it is a
+			// mistake.
+			switch {
+			case cfg.Users < 1:
+				return fmt.Errorf("invalid --users %d: give at least 1", cfg.Users)
+			case cfg.Titles < 1:
+				return fmt.Errorf("invalid --titles %d: give at least 1", cfg.Titles)
+			case cfg.MeanInteractions < 1 || cfg.MeanInteractions > float64(cfg.Titles):
+				return fmt.Errorf("invalid --mean-interactions %v: give at least 1 and at most --titles (%d)", cfg.MeanInteractions, cfg.Titles)
+			}
 
 			ctx := cmd.Context()
 			store, err := openStore(ctx, g.store, g.log)
@@ -206,6 +216,8 @@ data, so the demo and tests need no download.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed; the same seed gives the same data")
 	f.IntVar(&cfg.Users, "users", synth.DefaultUsers, "number of users")
 	f.IntVar(&cfg.Titles, "titles", synth.DefaultTitles, "number of titles")
+	f.Float64Var(&cfg.MeanInteractions, "mean-interactions", synth.DefaultMeanInteractions,
+		"mean number of titles a user rates or watches, at most --titles")
 	f.StringVar(&end, "end", "2026-01-01", "UTC date at which the generated event log ends")
 	return cmd
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -106,7 +108,7 @@ stage in order.`,
 		stage(pipeline.StageSplit, "Split the exported ratings into train and test Parquet files", nil),
 		stage(pipeline.StageTrain, "Train the models on the split", func(c *cobra.Command) {
 			pf.trainFlags(c)
-			c.Flags().BoolVar(&pf.tuned, "tuned", false, "use the parameters that `marquee pipeline tune` found in this run for the models it tuned")
+			c.Flags().BoolVar(&pf.tuned, "tuned", false, "use the parameters that the tune stage found in this run for the models it tuned")
 		}),
 		stage(pipeline.StageEvaluate, "Score the trained models, or a CSV of lists, on the split", evaluateFlags),
 		stage(pipeline.StagePublish, "Publish top-N, similar and trending lists as a new current run", pf.publishFlags),
@@ -151,7 +153,7 @@ func (pf *pipelineFlags) trainFlags(c *cobra.Command) {
 
 // publishFlags registers the flags of the publish stage.
 func (pf *pipelineFlags) publishFlags(c *cobra.Command) {
-	c.Flags().StringVar(&pf.publish, "model", "", "model whose lists users get (default: the best NDCG@10 of the run)")
+	c.Flags().StringVar(&pf.publish, "model", "", "model whose lists users get: "+strings.Join(pipeline.PublishableModels(), ", ")+" (default: the one with the best NDCG@10 of the run)")
 	c.Flags().IntVar(&pf.topN, "top-n", 100, "titles per user list")
 }
 
@@ -218,6 +220,10 @@ func (pf *pipelineFlags) validateCounts(cmd *cobra.Command) error {
 	if has("split") && pf.on != "test" && pf.on != "validation" {
 		return fmt.Errorf("invalid --split %q: use test or validation", pf.on)
 	}
+	if has("split") && cmd.Flags().Changed("split") && pf.recs == "" && pf.preds == "" {
+		return errors.New("--split applies to --recs and --predictions only: the models of a run are scored on its test split, " +
+			"and `marquee pipeline tune` reports the validation split")
+	}
 	return nil
 }
 
@@ -271,6 +277,13 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 		err = runner.All(ctx, run, opts, pf.resume)
 	} else {
 		err = runner.Stage(ctx, run, stages[0], opts)
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		next := "marquee pipeline run --resume --run " + run.Manifest.RunID
+		if len(stages) == 1 {
+			next = "marquee pipeline " + stages[0] + " --run " + run.Manifest.RunID
+		}
+		return fmt.Errorf("run %s: interrupted (%w); its finished stages are kept, and `%s` continues it", run.Manifest.RunID, err, next)
 	}
 	if err != nil {
 		return fmt.Errorf("run %s: %w", run.Manifest.RunID, err)

@@ -65,7 +65,40 @@ func newRootCommand() *cobra.Command {
 
 	root.AddCommand(newDataCommand(g), newDBCommand(g), newPipelineCommand(g), newServeCommand(g), newUserCommand(g), newRunsCommand(g),
 		newSchedulerCommand(g))
+	for _, c := range root.Commands() {
+		rejectUnknownSubcommands(c)
+	}
 	return root
+}
+
+// rejectUnknownSubcommands makes every command group under c, such as
+// `marquee pipeline`, fail on an unknown subcommand. Cobra does so only for
+// the root: a group prints its help and exits 0 on a typo, which a script
+// would take for success.
+func rejectUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	for _, sub := range c.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if c.Runnable() {
+		return
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default for the root
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if suggestions := cmd.SuggestionsFor(args[0]); len(suggestions) > 0 {
+			msg += "; did you mean " + strings.Join(suggestions, " or ") + "?"
+		}
+		return fmt.Errorf("%s (run %q for its commands)", msg, cmd.CommandPath()+" --help")
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 
 // applyEnv sets every flag not given on the command line from its

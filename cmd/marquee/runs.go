@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -282,6 +283,10 @@ the CronJob.`,
 			} else if target, err = pipeline.PreviousRun(runs, current); err != nil {
 				return err
 			}
+			if !slices.ContainsFunc(runs, func(r data.PublishedRun) bool { return r.ID == target && r.Complete }) {
+				return fmt.Errorf("cannot roll back to run %q: not found among the complete runs of the list cache; "+
+					"`marquee runs list` shows the runs, and `marquee runs promote` publishes a trained one", target)
+			}
 			if err := lists.Activate(ctx, target); err != nil {
 				return fmt.Errorf("roll back to %q: %w", target, err)
 			}
@@ -302,6 +307,9 @@ rollback returns to, and runs still running: their directories in the
 workspace and their lists in the list cache.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if keep < 0 {
+				return fmt.Errorf("invalid --keep %d: give a number of runs >= 0", keep)
+			}
 			reg, closeReg, err := openRegistry(cmd, g)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -90,6 +91,11 @@ func runScheduler(cmd *cobra.Command, g *globals, sf *schedulerFlags, pf *pipeli
 	opts, err := pf.options(cmd)
 	if err != nil {
 		return err
+	}
+	// The zone is checked with --once too, so that a typo in a CronJob's
+	// arguments fails at once and not when --once is dropped.
+	if _, err := time.LoadLocation(sf.timezone); err != nil {
+		return fmt.Errorf("invalid --timezone %q: %w", sf.timezone, err)
 	}
 	var sched pipeline.Schedule
 	if !sf.once {
@@ -231,14 +237,16 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop
 		fmt.Fprintln(w, `{"status": "ok"}`)
 	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return nil, fmt.Errorf("serve metrics on %s: %w", addr, err)
-	case <-time.After(100 * time.Millisecond):
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --metrics-addr %q: %w", addr, err)
 	}
-	log.Info("scheduler: serving metrics", "addr", addr)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("scheduler: serving metrics failed", "addr", addr, "err", err)
+		}
+	}()
+	log.Info("scheduler: serving metrics", "addr", ln.Addr().String())
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

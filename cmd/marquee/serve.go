@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -74,9 +75,15 @@ least 32 bytes; without one, serve refuses to start unless
 				MaxHeaderBytes:    64 << 10,
 			}
 
+			// Listening before the log line makes a port in use or a bad
+			// --addr fail here, before anything says the server is up.
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on --addr %q: %w", addr, err)
+			}
 			errc := make(chan error, 1)
-			go func() { errc <- srv.ListenAndServe() }()
-			g.log.Info("serving", "addr", addr)
+			go func() { errc <- srv.Serve(ln) }()
+			g.log.Info("serving", "addr", ln.Addr().String())
 			select {
 			case err := <-errc:
 				return err

@@ -368,6 +368,9 @@ func TestOpenListsURL(t *testing.T) {
 		{"bad prefix", "redis://" + addr + "?prefix=a%7Bb%7D", data.ErrInvalid},
 		{"unknown parameter", "redis://" + addr + "?colour=blue", data.ErrInvalid},
 		{"nobody listening", "redis://127.0.0.1:1?dial_timeout=200ms", data.ErrUnavailable},
+		{"no host", "redis://", data.ErrInvalid},
+		{"port without host", "redis://:6379/0", data.ErrInvalid},
+		{"cluster without host", "redis+cluster://", data.ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -173,6 +173,11 @@ func newClient(rawURL string) (goredis.UniversalClient, []Option, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// go-redis takes localhost:6379 for a URL without a host, which would
+	// connect a typo such as redis:// to whatever Redis runs locally.
+	if u.Hostname() == "" {
+		return nil, nil, fmt.Errorf("%w: URL %q has no host: give one, such as redis://127.0.0.1:6379/0", data.ErrInvalid, rawURL)
+	}
 	if u.Scheme == "redis+cluster" {
 		u.Scheme = "redis"
 		c, err := goredis.ParseClusterURL(u.String())
