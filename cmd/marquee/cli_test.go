@@ -31,6 +31,7 @@ func TestCLIRejectsBadInvocations(t *testing.T) {
 		{"rollback to an unknown run", []string{"runs", "rollback", "nope"}, []string{`cannot roll back to run "nope"`}},
 		{"generate without users", []string{"data", "generate", "--users", "0"}, []string{"invalid --users 0"}},
 		{"generate with too few titles", []string{"data", "generate", "--titles", "10"}, []string{"invalid --mean-interactions 60", "--titles (10)"}},
+		{"pipeline on a missing store", []string{"pipeline", "run"}, []string{"no store at", "marquee data generate"}},
 		{"split without recs", []string{"pipeline", "evaluate", "--split", "validation"}, []string{"--split applies to --recs and --predictions only"}},
 		{"scheduler once with an unknown zone", []string{"scheduler", "--once", "--timezone", "Mars/Base"}, []string{`invalid --timezone "Mars/Base"`}},
 		{"cache URL without a host", []string{"--cache", "redis://", "runs", "list"}, []string{"has no host"}},

@@ -241,7 +241,7 @@ func runStages(cmd *cobra.Command, g *globals, pf *pipelineFlags, stages []strin
 
 	needs := func(s string) bool { return slices.Contains(stages, s) }
 	if needs(pipeline.StageExport) {
-		store, err := openStore(ctx, g.store, g.log)
+		store, err := openEventSource(ctx, g.store, g.log)
 		if err != nil {
 			return err
 		}

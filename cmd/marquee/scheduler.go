@@ -107,7 +107,7 @@ func runScheduler(cmd *cobra.Command, g *globals, sf *schedulerFlags, pf *pipeli
 		return fmt.Errorf("invalid --keep-runs %d: want >= 0", sf.keep)
 	}
 
-	store, err := openStore(ctx, g.store, g.log)
+	store, err := openEventSource(ctx, g.store, g.log)
 	if err != nil {
 		return err
 	}

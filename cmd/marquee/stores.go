@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,6 +42,21 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (data.Store, e
 	default:
 		return nil, fmt.Errorf("invalid store URL %q: unknown scheme %q, want sqlite or cassandra", url, scheme)
 	}
+}
+
+// openEventSource opens the store a pipeline exports from. Unlike
+// openStore, it does not create an embedded store that does not exist: an
+// export from a new, empty file would only fail later with "no events",
+// after creating the file and its directory at a mistyped path.
+func openEventSource(ctx context.Context, url string, log *slog.Logger) (data.Store, error) {
+	if rest, ok := strings.CutPrefix(url, "sqlite://"); ok {
+		path, _, _ := strings.Cut(rest, "?")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: load events with `marquee data import` or `marquee data generate`, "+
+				"or point --store at an existing store", path)
+		}
+	}
+	return openStore(ctx, url, log)
 }
 
 func openCassandra(ctx context.Context, url string, log *slog.Logger) (*cassandra.Store, error) {
