@@ -432,7 +432,7 @@ func (s *Server) changePassword(c *gin.Context) {
 	}
 	u.PasswordHash, u.UpdatedAt = hash, data.Normalize(s.now())
 	if err := s.store.UpdateUser(ctx, u); err != nil {
-		writeError(c, err)
+		writeError(c, accountGone(err))
 		return
 	}
 	out, err := s.startSession(c, u)

@@ -210,7 +210,9 @@ func decodeError(err error, limit int64, v any) error {
 		}
 		return invalid(truncate(field, 64), "is not a field of this request; remove it (known fields: "+knownFields(v)+")")
 	}
-	return invalid("body", "cannot be read as the expected JSON object: "+err.Error())
+	// The remaining errors are failures to read the body. Their text names
+	// addresses and internals, so only the log gets it.
+	return withCause(invalid("body", "could not be read completely; send the request again with one JSON object"), err)
 }
 
 // jsonKind names the JSON type that a Go type decodes from.

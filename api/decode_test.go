@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestDecodeStrictKeys checks that a body's keys must match the fields'
@@ -66,4 +68,30 @@ func TestStrictKeysOverHTTP(t *testing.T) {
 	checkProblem(t, e.do(request{method: "PUT", path: path, token: tok.AccessToken, body: `{"rating": 4, "rating": 2}`}), http.StatusBadRequest, "rating")
 	e.call("GET", path, tok.AccessToken, nil, http.StatusNotFound)
 	e.call("PUT", path, tok.AccessToken, `{"rating": 4}`, http.StatusCreated)
+}
+
+// TestDecodeReadError checks that a body that fails to read gets a 400
+// naming the body, whose detail contains none of the read error's text.
+func TestDecodeReadError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"connection reset", errors.New("read tcp 127.0.0.1:8080->127.0.0.1:51234: read: connection reset by peer")},
+		{"closed body", errors.New("http: invalid Read on closed Body")},
+		{"stream error", errors.New("http2: stream closed")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var req ratingRequest
+			err := decodeJSON(iotest.ErrReader(tc.err), 1<<10, &req)
+			pe, ok := err.(*problemError)
+			if !ok || pe.status != http.StatusBadRequest || len(pe.fields) != 1 || pe.fields[0].Field != "body" {
+				t.Fatalf("got %v, want a 400 naming body", err)
+			}
+			if strings.Contains(pe.detail, tc.err.Error()) || internalText(pe.detail) != "" {
+				t.Errorf("got detail %q, want one without the read error", pe.detail)
+			}
+		})
+	}
 }

@@ -39,10 +39,16 @@ func limitOffset(c *gin.Context, def int) (limit, offset int, err error) {
 // has no session left, so a missing account is a 401 like a revoked token.
 func (s *Server) currentUser(c *gin.Context) (data.User, error) {
 	u, err := s.store.User(c.Request.Context(), caller(c).userID)
+	return u, accountGone(err)
+}
+
+// accountGone turns the not-found of a read or write of the caller's
+// account, which a concurrent request may have deleted, into a 401.
+func accountGone(err error) error {
 	if errors.Is(err, data.ErrNotFound) {
-		return data.User{}, unauthorized("the account of this access token no longer exists")
+		return withCause(unauthorized("the account of this access token no longer exists"), err)
 	}
-	return u, err
+	return err
 }
 
 func (s *Server) profile(c *gin.Context) {
@@ -123,7 +129,7 @@ func (s *Server) updateProfile(c *gin.Context) {
 		if errors.Is(err, data.ErrConflict) {
 			err = conflict("email", "another account has this e-mail; send another address")
 		}
-		writeError(c, err)
+		writeError(c, accountGone(err))
 		return
 	}
 	c.JSON(http.StatusOK, userOut(u))

@@ -78,6 +78,35 @@ func TestProfileBadInput(t *testing.T) {
 	})
 }
 
+// TestProfileKeepsOpenGenresAndTypes pins what openapi.json documents:
+// titles may carry any genre and type and no list of valid ones exists, so
+// the profile stores any that pass the format checks.
+func TestProfileKeepsOpenGenresAndTypes(t *testing.T) {
+	e := newEnv(t, sqliteBackend)
+	_, tok := e.signUp("pat")
+	tests := []struct {
+		name, field string
+		values      []string
+	}{
+		{"a genre no title has", "preferred_genres", []string{"Horror", "NotAGenre"}},
+		{"a genre in another case than the titles'", "preferred_genres", []string{"drama"}},
+		{"a type no title has", "preferred_types", []string{"hologram"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got userJSON
+			e.call("PATCH", "/v1/me", tok.AccessToken, map[string]any{tc.field: tc.values}, http.StatusOK).decode(t, &got)
+			stored := got.PreferredGenres
+			if tc.field == "preferred_types" {
+				stored = got.PreferredTypes
+			}
+			if !slices.Equal(stored, tc.values) {
+				t.Errorf("got %s %q, want %q", tc.field, stored, tc.values)
+			}
+		})
+	}
+}
+
 func TestHistory(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)

@@ -38,9 +38,22 @@ type problemError struct {
 	slug   string
 	detail string
 	fields []FieldError
+	cause  error // the internal error behind the problem, or nil: logged, never sent
 }
 
 func (e *problemError) Error() string { return e.detail }
+
+// withCause returns a copy of the problem err that keeps cause for the log.
+// Errors other than problems are returned unchanged.
+func withCause(err, cause error) error {
+	pe, ok := err.(*problemError)
+	if !ok {
+		return err
+	}
+	copied := *pe
+	copied.cause = cause
+	return &copied
+}
 
 // invalid returns a 400 naming the field and the fix.
 func invalid(field, detail string) error {
@@ -66,6 +79,15 @@ func invalidFields(fields []FieldError) error {
 // notFound returns a 404 for a missing resource.
 func notFound(detail string) error {
 	return &problemError{status: http.StatusNotFound, slug: "not-found", detail: detail}
+}
+
+// notFoundField returns a 404 naming the path parameter, query parameter or
+// body field whose value names nothing, and what to send instead.
+func notFoundField(field, detail string) error {
+	return &problemError{
+		status: http.StatusNotFound, slug: "not-found", detail: fmt.Sprintf("%s: %s", field, detail),
+		fields: []FieldError{{Field: field, Detail: detail}},
+	}
 }
 
 // conflict returns a 409 naming the field whose value is taken.
@@ -121,6 +143,9 @@ func writeError(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &pe):
 		p.Status, p.Type, p.Detail, p.Errors = pe.status, "/problems/"+pe.slug, pe.detail, pe.fields
+		if pe.cause != nil {
+			logger(c).Debug("client error", "status", pe.status, "err", pe.cause, "path", c.FullPath(), "request_id", p.RequestID)
+		}
 		if pe.status == http.StatusUnauthorized {
 			c.Header("WWW-Authenticate", `Bearer realm="marquee"`)
 		}
@@ -134,7 +159,12 @@ func writeError(c *gin.Context, err error) {
 		p.Detail = "no recommendations are published yet; run `marquee pipeline run` and retry"
 		c.Header("Retry-After", "60")
 	case errors.Is(err, data.ErrNotFound):
-		p.Status, p.Type, p.Detail = http.StatusNotFound, "/problems/not-found", err.Error()
+		// Handlers turn each not-found they expect into a problem naming the
+		// field. Any other, such as a record deleted by a concurrent request,
+		// gets a generic detail, because its text contains store names and keys.
+		p.Status, p.Type = http.StatusNotFound, "/problems/not-found"
+		p.Detail = "the record this request names does not exist, or was deleted while the request ran; check the ids in the path"
+		logger(c).Warn("unclassified not found", "err", err, "path", c.FullPath(), "request_id", p.RequestID)
 	case errors.Is(err, data.ErrConflict):
 		p.Status, p.Type = http.StatusConflict, "/problems/conflict"
 		p.Detail = "the write conflicts with the stored state; read it again and retry"

@@ -249,7 +249,5 @@ func (s *Server) requireTitle(c *gin.Context, id, field string) error {
 // unknownTitle is the 404 for a title ID, in the path or the body, that the
 // catalog does not have.
 func unknownTitle(field string) error {
-	const detail = "no title has this id; send the id of a catalog title"
-	return &problemError{status: http.StatusNotFound, slug: "not-found",
-		detail: field + ": " + detail, fields: []FieldError{{Field: field, Detail: detail}}}
+	return notFoundField(field, "no title has this id; send the id of a catalog title")
 }

@@ -113,6 +113,10 @@ func (s *Server) similar(c *gin.Context) {
 		return
 	}
 	page, err := s.serving.Similar(c.Request.Context(), id, q)
+	if errors.Is(err, data.ErrNotFound) {
+		err = withCause(notFoundField("id", fmt.Sprintf("no similar titles are published for %q; titles new to the catalog or rarely "+
+			"watched have none. Send the content_id of a title from GET /v1/trending or a recommendation list", truncate(id, 64))), err)
+	}
 	writePageOrError(c, page, q, err)
 }
 
@@ -125,7 +129,15 @@ func (s *Server) trending(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	page, err := s.serving.Trending(c.Request.Context(), c.Query("genre"), q)
+	genre := c.Query("genre")
+	page, err := s.serving.Trending(c.Request.Context(), genre, q)
+	switch {
+	case errors.Is(err, data.ErrNotFound) && genre != "":
+		err = withCause(notFoundField("genre", fmt.Sprintf("no trending list is published for %q; spell the genre as the catalog's titles do, "+
+			"case included, or leave genre out: GET /v1/trending lists the titles of every genre, each with its genres", genre)), err)
+	case errors.Is(err, data.ErrNotFound):
+		err = withCause(notFound("no trending titles are published in the current run; retry after the next run is published"), err)
+	}
 	writePageOrError(c, page, q, err)
 }
 
@@ -207,7 +219,13 @@ func genreParam(c *gin.Context) (string, error) {
 // cannot be honoured is the client's to fix.
 func writePageOrError(c *gin.Context, p serving.Page, q serving.Query, err error) {
 	if errors.Is(err, serving.ErrBadCursor) {
-		err = invalid("cursor", strings.TrimPrefix(err.Error(), serving.ErrBadCursor.Error()+": "))
+		// serving writes the reason after the prefix of ErrBadCursor for a
+		// client to read. Any text before the prefix is internal.
+		reason, ok := strings.CutPrefix(err.Error(), serving.ErrBadCursor.Error()+": ")
+		if !ok {
+			reason = "cannot be used; send next_cursor of the previous page unchanged, or leave cursor out"
+		}
+		err = withCause(invalid("cursor", reason), err)
 	}
 	if err != nil {
 		writeError(c, err)
