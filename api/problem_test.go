@@ -99,7 +99,7 @@ func TestNotFoundProblems(t *testing.T) {
 	ids := e.titles("a", "b")
 	e.publish("r1", []data.ListEntry{
 		{Kind: data.ListTrending, Key: "all", Items: scored(ids...)},
-		{Kind: data.ListTrending, Key: "Drama", Items: scored(ids...)},
+		{Kind: data.ListTrending, Key: data.GenreKey("Drama"), Items: scored(ids...)},
 		{Kind: data.ListSimilar, Key: ids[0], Items: scored(ids[1])},
 	})
 	bare := newEnv(t, sqliteBackend)
@@ -121,7 +121,7 @@ func TestNotFoundProblems(t *testing.T) {
 	}{
 		{"trending of an unknown genre", e, "GET", "/v1/trending?genre=NotAGenre", "", "", 404, "genre",
 			`no trending list is published for "NotAGenre"`},
-		{"trending of a genre in another case", e, "GET", "/v1/trending?genre=drama", "", "", 404, "genre", "case included"},
+		{"trending of an unknown genre, detail", e, "GET", "/v1/trending?genre=Nope", "", "", 404, "genre", "genres match without regard to case"},
 		{"trending of a run without one", bare, "GET", "/v1/trending", "", "", 404, "", "no trending titles are published"},
 		{"similar of an unknown id", e, "GET", "/v1/items/zzz/similar", "", "", 404, "id", `no similar titles are published for "zzz"`},
 		{"similar of a title without a list", e, "GET", "/v1/items/" + ids[1] + "/similar", "", "", 404, "id", "GET /v1/trending"},
@@ -145,5 +145,6 @@ func TestNotFoundProblems(t *testing.T) {
 		})
 	}
 	e.call("GET", "/v1/trending?genre=Drama", "", nil, http.StatusOK)
+	e.call("GET", "/v1/trending?genre=DRAMA", "", nil, http.StatusOK)
 	e.call("GET", "/v1/items/"+ids[0]+"/similar", "", nil, http.StatusOK)
 }

@@ -133,8 +133,8 @@ func (s *Server) trending(c *gin.Context) {
 	page, err := s.serving.Trending(c.Request.Context(), genre, q)
 	switch {
 	case errors.Is(err, data.ErrNotFound) && genre != "":
-		err = withCause(notFoundField("genre", fmt.Sprintf("no trending list is published for %q; spell the genre as the catalog's titles do, "+
-			"case included, or leave genre out: GET /v1/trending lists the titles of every genre, each with its genres", genre)), err)
+		err = withCause(notFoundField("genre", fmt.Sprintf("no trending list is published for %q; genres match without regard to case, "+
+			"so check the spelling, or leave genre out: GET /v1/trending lists the titles of every genre, each with its genres", genre)), err)
 	case errors.Is(err, data.ErrNotFound):
 		err = withCause(notFound("no trending titles are published in the current run; retry after the next run is published"), err)
 	}

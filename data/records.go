@@ -41,6 +41,12 @@ func EmailKey(email string) string {
 	return strings.ToLower(norm.NFC.String(email))
 }
 
+// GenreKey returns the form under which published lists are keyed by
+// genre: lower case, so that "Sci-Fi" and "sci-fi" name one list.
+func GenreKey(genre string) string {
+	return strings.ToLower(genre)
+}
+
 // Title is an item of the catalog: a film, a series or any other content a
 // viewer can watch and rate.
 type Title struct {

@@ -550,7 +550,13 @@ func trendingLists(ratings, watches []features.Interaction, titles []data.Title,
 	var keys []string
 	for _, id := range ids {
 		item := data.ScoredItem{ID: id, Score: float32(scores[id].decayed)}
-		for _, key := range append([]string{"all"}, genres[id]...) {
+		listed := map[string]bool{}
+		for _, genre := range append([]string{"all"}, genres[id]...) {
+			key := data.GenreKey(genre)
+			if listed[key] {
+				continue // a title with "Drama" and "drama" enters the list once
+			}
+			listed[key] = true
 			if len(byKey[key]) == 0 {
 				keys = append(keys, key)
 			}

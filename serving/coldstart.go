@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/marquee/marquee/data"
 )
@@ -18,10 +19,13 @@ func (s *Service) coldStart(ctx context.Context, run, userID string) (listing, e
 	genres, degraded := s.preferredGenres(ctx, userID)
 	var lists [][]data.ScoredItem
 	for _, g := range compactGenres(genres) {
-		v, d, err := s.list(ctx, run, data.ListTrending, g)
-		degraded = degraded || d || err != nil
-		if err == nil && v.found {
-			lists = append(lists, v.items)
+		for _, key := range genreKeys(g) {
+			v, d, err := s.list(ctx, run, data.ListTrending, key)
+			degraded = degraded || d || err != nil
+			if err == nil && v.found {
+				lists = append(lists, v.items)
+				break
+			}
 		}
 	}
 	if len(lists) > 0 {
@@ -35,12 +39,12 @@ func (s *Service) coldStart(ctx context.Context, run, userID string) (listing, e
 	return listing{run: run, source: SourceTrending, list: all.items, degraded: degraded || d}, err
 }
 
-// compactGenres drops empty and repeated genres and keeps the first
-// maxGenres.
+// compactGenres drops empty genres and genres repeated without regard to
+// case, and keeps the first maxGenres.
 func compactGenres(genres []string) []string {
 	var out []string
 	for _, g := range genres {
-		if g != "" && !slices.Contains(out, g) && len(out) < maxGenres {
+		if g != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, g) }) && len(out) < maxGenres {
 			out = append(out, g)
 		}
 	}

@@ -100,22 +100,33 @@ func (s *Service) Recommendations(ctx context.Context, userID string, q Query) (
 // good trending titles, marked degraded, as for every lookup.
 func (s *Service) Similar(ctx context.Context, contentID string, q Query) (Page, error) {
 	return s.serve(ctx, "s\x00"+contentID, q, func(ctx context.Context, c *cursor) (listing, map[string]bool, error) {
-		a, err := s.stored(ctx, c, data.ListSimilar, contentID, SourceSimilar)
+		a, err := s.stored(ctx, c, data.ListSimilar, []string{contentID}, SourceSimilar)
 		return a, nil, err
 	})
 }
 
 // Trending returns a page of trending titles, over the whole catalog when
-// genre is empty. It returns data.ErrNotFound for a genre without a list.
+// genre is empty. Genres match without regard to case. It returns
+// data.ErrNotFound for a genre without a list.
 func (s *Service) Trending(ctx context.Context, genre string, q Query) (Page, error) {
-	key := TrendingAll
+	keys := []string{TrendingAll}
 	if genre != "" {
-		key = genre
+		keys = genreKeys(genre)
 	}
-	return s.serve(ctx, "t\x00"+key, q, func(ctx context.Context, c *cursor) (listing, map[string]bool, error) {
-		a, err := s.stored(ctx, c, data.ListTrending, key, SourceTrending)
+	return s.serve(ctx, "t\x00"+keys[0], q, func(ctx context.Context, c *cursor) (listing, map[string]bool, error) {
+		a, err := s.stored(ctx, c, data.ListTrending, keys, SourceTrending)
 		return a, nil, err
 	})
+}
+
+// genreKeys returns the keys under which a run may hold the trending list
+// of genre: data.GenreKey, and the genre as given, under which runs
+// published before genre keys were folded hold it.
+func genreKeys(genre string) []string {
+	if key := data.GenreKey(genre); key != genre {
+		return []string{key, genre}
+	}
+	return []string{genre}
 }
 
 // resolver finds the list a response pages through, and the titles the
@@ -263,7 +274,7 @@ func (s *Service) continued(ctx context.Context, c cursor, userID string, histor
 // stored finds a list of the current run, or of the cursor's run, for the
 // similar and trending routes. A list missing from the current run is
 // data.ErrNotFound.
-func (s *Service) stored(ctx context.Context, c *cursor, kind data.ListKind, key string, source Source) (listing, error) {
+func (s *Service) stored(ctx context.Context, c *cursor, kind data.ListKind, keys []string, source Source) (listing, error) {
 	run, degraded := "", false
 	if c != nil {
 		run = c.run
@@ -273,16 +284,19 @@ func (s *Service) stored(ctx context.Context, c *cursor, kind data.ListKind, key
 			return listing{}, err
 		}
 	}
-	v, d, err := s.list(ctx, run, kind, key)
-	switch {
-	case err != nil:
-		return listing{}, err
-	case !v.found && c != nil:
-		return listing{}, errRunGone
-	case !v.found:
-		return listing{}, fmt.Errorf("serving: %s %q: %w", kind, key, data.ErrNotFound)
+	for _, key := range keys {
+		v, d, err := s.list(ctx, run, kind, key)
+		if err != nil {
+			return listing{}, err
+		}
+		if v.found {
+			return listing{run: run, source: source, list: v.items, degraded: degraded || d}, nil
+		}
 	}
-	return listing{run: run, source: source, list: v.items, degraded: degraded || d}, nil
+	if c != nil {
+		return listing{}, errRunGone
+	}
+	return listing{}, fmt.Errorf("serving: %s %q: %w", kind, keys[0], data.ErrNotFound)
 }
 
 // RecordInteraction records an interaction that the store accepted: a

@@ -952,3 +952,33 @@ func TestCursorIntoDeletedRunOnEveryReplica(t *testing.T) {
 		}
 	}
 }
+
+// TestGenresMatchWithoutCase publishes trending lists under the lower-case
+// keys the pipeline writes, and looks them up in other cases, as a genre
+// filter and as preferred genres.
+func TestGenresMatchWithoutCase(t *testing.T) {
+	e := newEnv(t)
+	e.publish("r1", nil,
+		trending(serving.TrendingAll, "t4", "t2", "t0"),
+		trending("drama", "t5", "t0"),
+		trending("sci-fi", "t3", "t6"),
+	)
+	ctx := t.Context()
+	if err := e.store.PutUsers(ctx, []data.User{{ID: "fan", PreferredGenres: []string{"DRAMA", "Sci-Fi", "drama"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.service(nil)
+
+	for _, genre := range []string{"drama", "Drama", "DRAMA"} {
+		if p, err := s.Trending(ctx, genre, serving.Query{Limit: 5}); err != nil || pageIDs(p) != "t5 t0" {
+			t.Errorf("Trending(%s): got %q, %v, want t5 t0", genre, pageIDs(p), err)
+		}
+	}
+	p, err := s.Recommendations(ctx, "fan", serving.Query{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Source != serving.SourceTrending || pageIDs(p) != "t5 t3 t0 t6" {
+		t.Errorf("cold start of a user preferring DRAMA and Sci-Fi: got %s %q, want trending %q", p.Source, pageIDs(p), "t5 t3 t0 t6")
+	}
+}
