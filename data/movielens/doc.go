@@ -30,8 +30,10 @@
 // memory grows with the number of movies and users, not of ratings. It
 // writes nothing until every required file is present with the expected
 // header. A malformed row is counted as bad, reported with its file and line,
-// and skipped, and the import goes on. The import sends the same records
-// every time it reads the same files, and the store's bulk writes are
+// and skipped, and the import goes on. Every line is one row. A quoted field
+// may contain commas but not a line end, so a line with an unclosed quote is
+// one bad row, and the rows after it are read as usual. The import sends the
+// same records every time it reads the same files, and the store's bulk writes are
 // idempotent. So importing a directory twice leaves the same data as
 // importing it once, and rerunning an import that failed part-way completes
 // it.

@@ -35,7 +35,8 @@ func TestImportCraftedCounts(t *testing.T) {
 	}{
 		{rep.Movies, FileReport{File: MoviesFile, Read: 13, Imported: 8, Bad: 5}},
 		{rep.Ratings, FileReport{File: RatingsFile, Read: 14, Imported: 6, Bad: 8}},
-		{rep.Tags, FileReport{File: TagsFile, Read: 5, Imported: 0, Bad: 1}},
+		// Lines 4 and 5 contain a tag split over two lines, so they are two bad rows.
+		{rep.Tags, FileReport{File: TagsFile, Read: 6, Imported: 0, Bad: 3}},
 	}
 	for _, f := range files {
 		if f.got != f.want {
@@ -45,8 +46,8 @@ func TestImportCraftedCounts(t *testing.T) {
 	if rep.Users != 3 {
 		t.Errorf("Users = %d, want 3", rep.Users)
 	}
-	if rep.BadTotal() != 14 {
-		t.Errorf("BadTotal = %d, want 14", rep.BadTotal())
+	if rep.BadTotal() != 16 {
+		t.Errorf("BadTotal = %d, want 16", rep.BadTotal())
 	}
 	if len(rep.BadRows) != DefaultMaxBadRows {
 		t.Errorf("kept %d bad rows, want %d", len(rep.BadRows), DefaultMaxBadRows)
@@ -70,6 +71,8 @@ func TestImportCraftedBadRows(t *testing.T) {
 		"ratings.csv:11: row has 3 fields, want 4",
 		`ratings.csv:12: timestamp "-5" is not Unix seconds`,
 		"ratings.csv:15: movieId 12 is not in movies.csv",
+		"tags.csv:4: malformed CSV: extraneous or missing \" in quoted-field",
+		"tags.csv:5: malformed CSV: bare \" in non-quoted-field",
 		"tags.csv:6: tag is empty",
 	}
 	if len(rep.BadRows) != len(want) {
@@ -167,7 +170,7 @@ func TestImportBatches(t *testing.T) {
 		MoviesFile:  {Stage: MoviesFile, Read: 13, Imported: 8, Bad: 5},
 		usersStage:  {Stage: usersStage, Read: 3, Imported: 3},
 		RatingsFile: {Stage: RatingsFile, Read: 14, Imported: 6, Bad: 8},
-		TagsFile:    {Stage: TagsFile, Read: 5, Bad: 1},
+		TagsFile:    {Stage: TagsFile, Read: 6, Bad: 3},
 	}
 	if !reflect.DeepEqual(last, want) {
 		t.Errorf("last progress per stage =\n%+v\nwant\n%+v", last, want)
@@ -316,5 +319,100 @@ func TestImportInvalidUTF8TitleIsBad(t *testing.T) {
 	}
 	if want := "movies.csv:3: title"; len(report.BadRows) != 1 || !strings.HasPrefix(report.BadRows[0].String(), want) {
 		t.Errorf("bad rows %q, want one starting with %q", report.BadRows, want)
+	}
+}
+
+// TestImportBrokenQuotes checks that a line with a broken quote is one bad
+// row and that the rows after it are imported. encoding/csv let a quoted
+// field run on into the following lines, so an unclosed quote swallowed the
+// rows up to the next quote in the file without counting them.
+func TestImportBrokenQuotes(t *testing.T) {
+	const errQuote = `malformed CSV: extraneous or missing " in quoted-field`
+	const errBareQuote = `malformed CSV: bare " in non-quoted-field`
+	const ratings = "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n"
+	tests := []struct {
+		name        string
+		files       map[string]string // CRLF line ends, as GroupLens writes them
+		want        map[string]FileReport
+		wantBadRows []string
+	}{
+		{
+			name: "movies unclosed quote",
+			files: map[string]string{
+				MoviesFile: "movieId,title,genres\r\n1,Toy Story (1995),Comedy\r\n2,\"Jumanji (1995),Adventure\r\n" +
+					"3,\"American President, The (1995)\",Drama\r\n4,Heat (1995),Action\r\n",
+				RatingsFile: ratings,
+			},
+			want:        map[string]FileReport{MoviesFile: {File: MoviesFile, Read: 4, Imported: 3, Bad: 1}},
+			wantBadRows: []string{"movies.csv:3: " + errQuote},
+		},
+		{
+			name: "movies unclosed quote on last line",
+			files: map[string]string{
+				MoviesFile:  "movieId,title,genres\r\n1,Toy Story (1995),Comedy\r\n2,\"Jumanji (1995),Adventure\r\n",
+				RatingsFile: ratings,
+			},
+			want:        map[string]FileReport{MoviesFile: {File: MoviesFile, Read: 2, Imported: 1, Bad: 1}},
+			wantBadRows: []string{"movies.csv:3: " + errQuote},
+		},
+		{
+			name: "movies quote in unquoted field",
+			files: map[string]string{
+				MoviesFile: "movieId,title,genres\r\n1,Toy Story (1995),Comedy\r\n2,Jumanji \"(1995),Adventure\r\n" +
+					"3,\"American President, The (1995)\",Drama\r\n4,Heat (1995),Action\r\n",
+				RatingsFile: ratings,
+			},
+			want:        map[string]FileReport{MoviesFile: {File: MoviesFile, Read: 4, Imported: 3, Bad: 1}},
+			wantBadRows: []string{"movies.csv:3: " + errBareQuote},
+		},
+		{
+			name: "ratings unclosed quote",
+			files: map[string]string{
+				MoviesFile:  "movieId,title,genres\r\n1,Toy Story (1995),Comedy\r\n",
+				RatingsFile: ratings + "1,\"1,3.0,964982704\r\n2,1,3.5,964982705\r\n3,1,4.5,964982706\r\n",
+			},
+			want:        map[string]FileReport{RatingsFile: {File: RatingsFile, Read: 4, Imported: 3, Bad: 1}},
+			wantBadRows: []string{"ratings.csv:3: " + errQuote},
+		},
+		{
+			name: "tags unclosed quote",
+			files: map[string]string{
+				MoviesFile:  "movieId,title,genres\r\n1,Toy Story (1995),Comedy\r\n",
+				RatingsFile: ratings,
+				TagsFile:    "userId,movieId,tag,timestamp\r\n1,1,\"funny,964982703\r\n1,1,pixar,964982703\r\n1,1,\"a, b\",964982703\r\n",
+			},
+			want:        map[string]FileReport{TagsFile: {File: TagsFile, Read: 3, Bad: 1}},
+			wantBadRows: []string{"tags.csv:2: " + errQuote},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			store := newFakeStore()
+			rep := importDir(t, store, dir, Options{})
+
+			got := map[string]FileReport{MoviesFile: rep.Movies, RatingsFile: rep.Ratings, TagsFile: rep.Tags}
+			for name, want := range tt.want {
+				if got[name] != want {
+					t.Errorf("%s report = %+v, want %+v", name, got[name], want)
+				}
+			}
+			var badRows []string
+			for _, b := range rep.BadRows {
+				badRows = append(badRows, b.String())
+			}
+			if !slices.Equal(badRows, tt.wantBadRows) {
+				t.Errorf("bad rows = %q, want %q", badRows, tt.wantBadRows)
+			}
+			if len(store.titles) != rep.Movies.Imported || len(store.ratings) != rep.Ratings.Imported {
+				t.Errorf("store has %d titles and %d ratings, report says %d and %d",
+					len(store.titles), len(store.ratings), rep.Movies.Imported, rep.Ratings.Imported)
+			}
+		})
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // smallDir returns the ml-latest-small directory (see testenv.MovieLensDir).
-func smallDir(t *testing.T) string {
+func smallDir(t testing.TB) string {
 	return testenv.MovieLensDir(t)
 }
 

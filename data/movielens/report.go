@@ -34,7 +34,7 @@ type FileReport struct {
 // BadRow is a skipped row and the reason it was skipped.
 type BadRow struct {
 	File   string
-	Line   int // 1-based line where the row starts, as a quoted field may span lines
+	Line   int // 1-based line of the row
 	Reason string
 }
 

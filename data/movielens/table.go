@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/marquee/marquee/data/internal/csvline"
 )
 
 // ErrHeader means a file's first line does not name the columns the MovieLens
@@ -24,14 +26,16 @@ const (
 // utf8BOM is the byte order mark some editors write at the start of a CSV file.
 const utf8BOM = "\xef\xbb\xbf"
 
-// table reads the data rows of one CSV file after checking its header.
+// table reads the data rows of one CSV file after checking its header. Each
+// line is one row, because a quoted field cannot span lines. So a broken quote
+// makes only its own line a bad row.
 type table struct {
 	name string
-	r    *csv.Reader
+	r    *csvline.Reader
 }
 
 // row is one data row. err is set, and fields may be incomplete, when the
-// CSV reader rejected the row, as it does for a stray quote.
+// line is not valid CSV, as for a stray or unclosed quote.
 type row struct {
 	fields []string
 	line   int
@@ -46,11 +50,9 @@ func newTable(name string, src io.Reader, header string) (*table, error) {
 	if err := skipBOM(br); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	r := csv.NewReader(br)
-	r.FieldsPerRecord = -1 // rows with a wrong field count are reported, not fatal
-	r.ReuseRecord = true
+	r := csvline.NewReader(br, ',')
 
-	got, err := r.Read()
+	got, _, err := r.Read()
 	switch {
 	case errors.Is(err, io.EOF):
 		return nil, fmt.Errorf("%s: %w: the file is empty, want %q", name, ErrHeader, header)
@@ -83,19 +85,18 @@ func joinTrimmed(fields []string) string {
 	return strings.Join(trimmed, ",")
 }
 
-// next returns the next data row, or io.EOF after the last one. A row the
-// CSV reader rejects comes back with row.err set; any other error is an I/O
+// next returns the next data row, or io.EOF after the last one. A line that
+// is not valid CSV comes back with row.err set; any other error is an I/O
 // error that ends the file. The fields slice is reused by the following call,
 // but the strings in it are not.
 func (t *table) next() (row, error) {
-	fields, err := t.r.Read()
+	fields, line, err := t.r.Read()
 	var parseErr *csv.ParseError
 	switch {
 	case errors.As(err, &parseErr):
-		return row{fields: fields, line: parseErr.StartLine, err: parseErr.Err}, nil
+		return row{fields: fields, line: line, err: parseErr.Err}, nil
 	case err != nil:
 		return row{}, err
 	}
-	line, _ := t.r.FieldPos(0)
 	return row{fields: fields, line: line}, nil
 }

@@ -21,9 +21,11 @@
 // by their ID. The second pass writes the ratings in batches. IDs are kept as written, so a user
 // already stored under the same ID is replaced, while stored titles are left
 // as they are. A malformed row is counted, reported with its line and
-// skipped. The store's bulk writes are idempotent, so importing a file twice
-// leaves the same data as importing it once. Cancelling ctx stops the import
-// with an error wrapping ctx.Err().
+// skipped. In a CSV file every line is one row. A quoted field may contain the
+// separator but not a line end, so a line with an unclosed quote is one bad
+// row, and the rows after it are read as usual. The store's bulk writes are
+// idempotent, so importing a file twice leaves the same data as importing it
+// once. Cancelling ctx stops the import with an error wrapping ctx.Err().
 package ratingsfile
 
 import (
@@ -36,6 +38,7 @@ import (
 	"time"
 
 	"github.com/marquee/marquee/data"
+	"github.com/marquee/marquee/data/internal/csvline"
 )
 
 // Layouts of a ratings file.
@@ -105,6 +108,9 @@ func (o Options) withDefaults(path string) (Options, error) {
 	c.Rating, c.Time = or(c.Rating, DefaultColumns.Rating), or(c.Time, DefaultColumns.Time)
 	if o.Comma == 0 {
 		o.Comma = ','
+	}
+	if o.Layout == LayoutCSV && !csvline.ValidSeparator(o.Comma) {
+		return o, fmt.Errorf("invalid CSV field separator %q: want a valid character other than a quote, CR or LF", o.Comma)
 	}
 	o.TimeFormat = or(o.TimeFormat, TimeUnix)
 	if o.TimeFormat != TimeUnix && o.TimeFormat != TimeUnixMillis && o.TimeFormat != TimeRFC3339 {

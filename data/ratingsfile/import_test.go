@@ -217,6 +217,8 @@ func TestImportErrors(t *testing.T) {
 		{"bad layout", context.Background(), csvPath, Options{Layout: "xml"}, `unknown layout "xml"`},
 		{"bad time format", context.Background(), csvPath, Options{TimeFormat: "days"}, `unknown time format "days"`},
 		{"bad scale", context.Background(), csvPath, Options{Scale: &Scale{Min: 5, Max: 1}}, "invalid rating scale 5:1"},
+		{"quote as separator", context.Background(), csvPath, Options{Comma: '"'}, `invalid CSV field separator '"'`},
+		{"invalid separator", context.Background(), csvPath, Options{Comma: 0xD800}, "invalid CSV field separator"},
 		{"cancelled", cancelled, "testdata/ml1m/ratings.dat", Options{}, "context canceled"},
 	}
 	for _, tt := range tests {
@@ -303,5 +305,95 @@ func TestImportRejectsInvalidUTF8IDs(t *testing.T) {
 		if id != "x" {
 			t.Errorf("stored title %q, want only x", id)
 		}
+	}
+}
+
+// TestImportBrokenQuotes checks that a line with a broken quote is one bad
+// row and that the rows after it are imported. encoding/csv let a quoted
+// field run on into the following lines, so an unclosed quote swallowed
+// every row up to the next quote in the file without counting them.
+func TestImportBrokenQuotes(t *testing.T) {
+	const header = "user_id,item_id,rating,timestamp\n"
+	const errQuote = `malformed CSV: extraneous or missing " in quoted-field`
+	const errBareQuote = `malformed CSV: bare " in non-quoted-field`
+	tests := []struct {
+		name         string
+		body         string
+		wantImported int
+		wantBadRows  []string
+	}{
+		{
+			name: "unclosed quote",
+			body: header + "u1,i1,4,1600000000\n" + "u2,\"i2,4,1600000001\n" + "u3,i3,4,1600000002\n" +
+				"u4,i4,3,1600000003\n" + "u5,i5,5,1600000004\n",
+			wantImported: 4,
+			wantBadRows:  []string{"r.csv:3: " + errQuote},
+		},
+		{
+			name: "unclosed quote with CRLF",
+			body: strings.ReplaceAll(header+"u1,i1,4,1600000000\n"+"u2,\"i2,4,1600000001\n"+
+				"u3,i3,4,1600000002\n"+"u4,i4,3,1600000003\n", "\n", "\r\n"),
+			wantImported: 3,
+			wantBadRows:  []string{"r.csv:3: " + errQuote},
+		},
+		{
+			name:         "unclosed quote on last line",
+			body:         header + "u1,i1,4,1600000000\n" + "u2,i2,4,1600000001\n" + "u3,\"i3,4,1600000002\n",
+			wantImported: 2,
+			wantBadRows:  []string{"r.csv:4: " + errQuote},
+		},
+		{
+			name:         "unclosed quote on last line without line end",
+			body:         header + "u1,i1,4,1600000000\n" + "u2,\"i2,4,1600000001",
+			wantImported: 1,
+			wantBadRows:  []string{"r.csv:3: " + errQuote},
+		},
+		{
+			name: "quote in unquoted field",
+			body: header + "u1,i1,4,1600000000\n" + "u2,i\"2,4,1600000001\n" + "u3,i3,4,1600000002\n" +
+				"u4,\"i4\",3,1600000003\n",
+			wantImported: 3,
+			wantBadRows:  []string{"r.csv:3: " + errBareQuote},
+		},
+		{
+			// encoding/csv closed the field at the quote of line 5 and
+			// reported lines 3 to 5 as one bad row.
+			name: "unclosed quote before a quoted field",
+			body: header + "u1,i1,4,1600000000\n" + "u2,\"i2,4,1600000001\n" + "u3,i3,4,1600000002\n" +
+				"u4,\"i4, part 2\",3,1600000003\n" + "u5,i5,5,1600000004\n",
+			wantImported: 4,
+			wantBadRows:  []string{"r.csv:3: " + errQuote},
+		},
+		{
+			name:         "quoted field split over two lines",
+			body:         header + "u1,\"i1\n" + "i1\",4,1600000000\n" + "u2,i2,4,1600000001\n",
+			wantImported: 1,
+			wantBadRows:  []string{"r.csv:2: " + errQuote, "r.csv:3: " + errBareQuote},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.csv")
+			if err := os.WriteFile(path, []byte(tt.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			store := newFakeStore()
+			rep, err := Import(t.Context(), store, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Imported != tt.wantImported || len(store.ratings) != tt.wantImported {
+				t.Errorf("imported %d ratings and stored %d, want %d", rep.Imported, len(store.ratings), tt.wantImported)
+			}
+			if rep.Bad != len(tt.wantBadRows) {
+				t.Errorf("bad = %d, want %d", rep.Bad, len(tt.wantBadRows))
+			}
+			if want := tt.wantImported + len(tt.wantBadRows); rep.Read != want {
+				t.Errorf("read = %d, want %d", rep.Read, want)
+			}
+			if !reflect.DeepEqual(rep.BadRows, tt.wantBadRows) {
+				t.Errorf("bad rows = %q, want %q", rep.BadRows, tt.wantBadRows)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee/marquee/data/internal/csvline"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -68,16 +69,16 @@ func readDat(ctx context.Context, r io.Reader, fn func(fields) error) error {
 	return sc.Err()
 }
 
-// readCSV reads a CSV file whose header names the columns.
+// readCSV reads a CSV file whose header names the columns. Each line is one
+// row, because a quoted field cannot span lines. So a broken quote makes only
+// its own line a bad row.
 func readCSV(ctx context.Context, r io.Reader, opts Options, fn func(fields) error) error {
 	br := bufio.NewReader(r)
 	if head, err := br.Peek(3); err == nil && bytes.Equal(head, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = opts.Comma
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	lr := csvline.NewReader(br, opts.Comma)
+	header, _, err := lr.Read()
 	if err != nil {
 		return fmt.Errorf("read header: %w", err)
 	}
@@ -89,16 +90,15 @@ func readCSV(ctx context.Context, r io.Reader, opts Options, fn func(fields) err
 		if n%checkEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rec, err := cr.Read()
+		rec, line, err := lr.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		f := fields{line: line}
 		var parseErr *csv.ParseError
 		switch {
 		case errors.As(err, &parseErr):
-			f.line, f.err = parseErr.StartLine, fmt.Errorf("malformed CSV: %w", parseErr.Err)
+			f.err = fmt.Errorf("malformed CSV: %w", parseErr.Err)
 		case err != nil:
 			return err
 		case len(rec) <= slices.Max(idx[:]):
