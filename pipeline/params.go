@@ -276,3 +276,18 @@ func (p TrainParams) WithDefaults() (TrainParams, error) {
 // errNoInput means a model has no training data in this run, such as a
 // watch model on a dataset without watch events.
 var errNoInput = errors.New("no training data")
+
+// setModel sets the parameters of the tunable model name to those of from.
+// Other names leave p as it is.
+func (p *TrainParams) setModel(name string, from TrainParams) {
+	switch name {
+	case ModelEASE:
+		p.EASE = from.EASE
+	case ModelIALS:
+		p.IALS = from.IALS
+	case ModelItemKNN:
+		p.KNN = from.KNN
+	case ModelALS:
+		p.ALS = from.ALS
+	}
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -70,7 +71,7 @@ func PublishableModels() []string {
 }
 
 // ChooseModel returns the model to publish: the one named, or the ranking
-// model with the best NDCG@10 among those evaluated.
+// model with the best NDCG@10 among those evaluated on at least one user.
 func ChooseModel(named string, metrics map[string]Metrics) (string, error) {
 	if named != "" {
 		for _, m := range rankingModels {
@@ -80,14 +81,21 @@ func ChooseModel(named string, metrics map[string]Metrics) (string, error) {
 		}
 		return "", fmt.Errorf("model %q cannot be published: choose from %s", named, strings.Join(rankingModels, ", "))
 	}
-	best, bestNDCG := "", -1.0
+	best, bestNDCG, evaluated := "", -1.0, false
 	for _, name := range rankingModels {
-		if m, ok := metrics[name]; ok && m.NDCG > bestNDCG {
+		m, ok := metrics[name]
+		evaluated = evaluated || ok
+		// A model scored on no user has an NDCG of 0 that means nothing.
+		if ok && m.Users > 0 && m.NDCG > bestNDCG {
 			best, bestNDCG = name, m.NDCG
 		}
 	}
-	if best == "" {
-		return "", fmt.Errorf("no evaluated ranking model to publish: run `marquee pipeline evaluate` or name one with --model")
+	switch {
+	case best == "" && evaluated:
+		return "", errors.New("no model was scored on any test user, because no user has a relevant test rating in the split: " +
+			"widen the export window, or name a model with --model")
+	case best == "":
+		return "", errors.New("no evaluated ranking model to publish: run `marquee pipeline evaluate` or name one with --model")
 	}
 	return best, nil
 }

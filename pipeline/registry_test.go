@@ -95,7 +95,7 @@ func (f gateFixture) evaluatedRun(t *testing.T, id, model string, ndcg float64) 
 	}
 	run.Manifest.Stages[StageTrain] = &StageRecord{Status: StatusDone}
 	run.Manifest.Stages[StageEvaluate] = &StageRecord{Status: StatusDone}
-	run.Manifest.Metrics = map[string]Metrics{model: {NDCG: ndcg, Recall: 2 * ndcg}}
+	run.Manifest.Metrics = map[string]Metrics{model: {NDCG: ndcg, Recall: 2 * ndcg, Users: 100}}
 	if err := run.Save(); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestGate(t *testing.T) {
 func servingFromArtifact(ndcg float64) func(t *testing.T, f gateFixture) {
 	return func(t *testing.T, f gateFixture) {
 		f.publish(t, "serving", nil, &RunSummary{RunID: "serving", Model: ModelEASE,
-			Metrics: map[string]Metrics{ModelEASE: {NDCG: ndcg, Recall: 2 * ndcg}}})
+			Metrics: map[string]Metrics{ModelEASE: {NDCG: ndcg, Recall: 2 * ndcg, Users: 100}}})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -36,6 +37,7 @@ type ReportData struct {
 	Manifest Manifest
 	Models   []ReportModel // evaluated models, by name
 	Plots    []ReportPlot
+	Failures []string // stages of the run that failed, each with its error
 }
 
 // ReportPlot is one figure of a report, as inline SVG.
@@ -70,9 +72,9 @@ func Report(run *Run, path string) (*ReportData, error) {
 func reportData(run *Run) (*ReportData, error) {
 	m := run.Manifest
 	if len(m.Metrics) == 0 {
-		return nil, errors.New("the run has no evaluated models: run `marquee pipeline evaluate` first")
+		return nil, fmt.Errorf("the run has no evaluated models: %s", missingStage(m))
 	}
-	d := &ReportData{Manifest: m}
+	d := &ReportData{Manifest: m, Failures: failures(m)}
 	for _, name := range sortedMetricNames(m.Metrics) {
 		rm := ReportModel{Name: name, Metrics: m.Metrics[name], Seconds: m.Models[name].Seconds}
 		loss, err := savedLoss(run.Path(modelsDir, name))
@@ -303,6 +305,34 @@ func numeric(v any) (float64, bool) {
 	return 0, false
 }
 
+// missingStage explains why a run has no metrics: the first stage up to
+// evaluate that failed or did not finish, and the command to go on.
+func missingStage(m Manifest) string {
+	for _, stage := range []string{StageExport, StageSplit, StageTrain, StageEvaluate} {
+		rec := m.Stages[stage]
+		switch {
+		case rec == nil:
+			return fmt.Sprintf("its %s stage has not run; `marquee pipeline run --resume --run %s` runs it and the rest", stage, m.RunID)
+		case rec.Status == StatusFailed:
+			return fmt.Sprintf("its %s stage failed (%s); `marquee pipeline run --resume --run %s` retries it", stage, rec.Error, m.RunID)
+		case rec.Status != StatusDone:
+			return fmt.Sprintf("its %s stage did not finish; `marquee pipeline run --resume --run %s` runs it again", stage, m.RunID)
+		}
+	}
+	return "its evaluate stage scored no model, because train trained none: check the --models of train against the split's data"
+}
+
+// failures lists the failed stages of a run, each with its error.
+func failures(m Manifest) []string {
+	var out []string
+	for _, stage := range GatedStages {
+		if rec := m.Stages[stage]; rec != nil && rec.Status == StatusFailed {
+			out = append(out, stage+": "+rec.Error)
+		}
+	}
+	return out
+}
+
 // svgPlot renders p as inline SVG.
 func svgPlot(p *plot.Plot, title, caption string) (*ReportPlot, error) {
 	p.BackgroundColor = color.White
@@ -321,8 +351,15 @@ func svgPlot(p *plot.Plot, title, caption string) (*ReportPlot, error) {
 		return nil, err
 	}
 	// The SVG comes from gonum/plot with no user-supplied markup but model
-	// names, which it escapes as XML text.
-	return &ReportPlot{Title: title, Caption: caption, SVG: template.HTML(b.String())}, nil
+	// names, which it escapes as XML text. Its XML declaration is dropped,
+	// because HTML5 does not allow one inside a page.
+	svg := b.String()
+	if strings.HasPrefix(svg, "<?xml") {
+		if end := strings.Index(svg, "?>"); end >= 0 {
+			svg = strings.TrimLeft(svg[end+2:], "\r\n")
+		}
+	}
+	return &ReportPlot{Title: title, Caption: caption, SVG: template.HTML(svg)}, nil
 }
 
 var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
@@ -366,6 +403,8 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 <p>Created {{.Manifest.CreatedAt.Format "2006-01-02 15:04 MST"}}, seed {{.Manifest.Seed}}.
 {{with .Manifest.Split}}Split: per user with at least {{.MinRatings}} ratings, the newest {{.TestFraction}} of them are test.{{end}}
 {{with .Manifest.Published}}Published: {{.Model}} ({{.Lists}} lists).{{end}}</p>
+{{range .Failures}}<p class="failed">Failed stage, {{.}}</p>
+{{end}}
 
 <h2>Metrics per model</h2>
 <table>

@@ -269,16 +269,7 @@ func (r *Runner) trainParams(run *Run, opts Options) (TrainParams, error) {
 	}
 	p := opts.Params
 	for name := range t.Models {
-		switch name {
-		case ModelEASE:
-			p.EASE = t.Params.EASE
-		case ModelIALS:
-			p.IALS = t.Params.IALS
-		case ModelItemKNN:
-			p.KNN = t.Params.KNN
-		case ModelALS:
-			p.ALS = t.Params.ALS
-		}
+		p.setModel(name, t.Params)
 	}
 	return p.WithDefaults()
 }
@@ -294,6 +285,9 @@ func (r *Runner) tune(ctx context.Context, run *Run, opts Options, log *slog.Log
 	t, err := Tune(ctx, run.Path(splitDir), cfg, opts.Tune, log)
 	if err != nil {
 		return nil, err
+	}
+	if prev := run.Manifest.Tuning; prev != nil {
+		t = mergeTuning(prev, t, log)
 	}
 	run.Manifest.Tuning = t
 	files := []string{filepath.Join(splitDir, ValidationDir, TrainFile), filepath.Join(splitDir, ValidationDir, TestFile)}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // ModelSummary is what a run records of one trained model.
@@ -40,7 +42,7 @@ func Train(ctx context.Context, splitDir, modelsDir string, p TrainParams, seed 
 		log.Info("train: fitting", "model", name)
 		f, err := fit(ctx, name, in, p, seed, workers)
 		if errors.Is(err, errNoInput) {
-			log.Info("train: no training data, model skipped", "model", name)
+			log.Warn("train: no training data, model skipped", "model", name)
 			out[name] = ModelSummary{Skipped: "no training data"}
 			continue
 		}
@@ -65,6 +67,10 @@ func Train(ctx context.Context, splitDir, modelsDir string, p TrainParams, seed 
 		}
 		out[name] = sum
 		log.Info("train: model saved", "model", name, "seconds", f.seconds, "users", sum.Users, "items", sum.Items)
+	}
+	if !slices.ContainsFunc(p.Models, func(name string) bool { return out[name].Skipped == "" }) {
+		return nil, fmt.Errorf("train: none of the models %s has training data in the split (%d ratings, %d watch interactions); "+
+			"ials-watch needs watch events, the others ratings", strings.Join(p.Models, ", "), len(s.train), len(s.watches))
 	}
 	return out, nil
 }

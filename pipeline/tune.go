@@ -100,6 +100,40 @@ type Tuning struct {
 	Params TrainParams `json:"params"`
 }
 
+// mergeTuning returns the tuning next, with the models that the earlier
+// tuning prev of the same run searched and next did not, so that tuning
+// models one call at a time keeps every result. The two merge only when
+// they searched alike (same search, trials and seed); otherwise next
+// replaces prev and the dropped models are logged.
+func mergeTuning(prev, next *Tuning, log *slog.Logger) *Tuning {
+	var keptModels []string
+	for name := range prev.Models {
+		if _, ok := next.Models[name]; !ok {
+			keptModels = append(keptModels, name)
+		}
+	}
+	if len(keptModels) == 0 {
+		return next
+	}
+	slices.Sort(keptModels)
+	if prev.Search != next.Search || prev.Trials != next.Trials || prev.Seed != next.Seed {
+		log.Warn("tune: the earlier tuning of this run used other settings and is replaced; its models are no longer tuned",
+			"models", keptModels, "earlier_search", prev.Search, "earlier_trials", prev.Trials, "earlier_seed", prev.Seed)
+		return next
+	}
+	for _, name := range keptModels {
+		next.Models[name] = prev.Models[name]
+		next.Params.setModel(name, prev.Params)
+	}
+	for _, trial := range prev.Results {
+		if slices.Contains(keptModels, trial.Model) {
+			next.Results = append(next.Results, trial)
+		}
+	}
+	log.Info("tune: kept the earlier tuning of models not searched again", "models", keptModels)
+	return next
+}
+
 // Tune carves a validation split out of the training file in splitDir by
 // the same protocol, writes it under splitDir/validation, and searches the
 // main parameters of each model on it, the same number of trials for every

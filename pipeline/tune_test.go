@@ -325,3 +325,41 @@ func TestTrainParamsTuned(t *testing.T) {
 		t.Errorf("params = %+v, want the tuned EASE and the default item-kNN, which was not tuned", got)
 	}
 }
+
+// TestTuneTwiceKeepsBoth tunes one model, then another in a second call
+// with the same settings, and checks that the run keeps both tunings.
+func TestTuneTwiceKeepsBoth(t *testing.T) {
+	dir := t.TempDir()
+	writeTestSplit(t, dir)
+	first, err := Tune(t.Context(), dir, features.DefaultSplit, TuneConfig{Models: []string{ModelItemKNN}, Trials: 3, Seed: 7, Workers: 1}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Tune(t.Context(), dir, features.DefaultSplit, TuneConfig{Models: []string{ModelEASE}, Trials: 3, Seed: 7, Workers: 1}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	knn := first.Params.KNN
+
+	merged := mergeTuning(first, second, discard())
+	if _, ok := merged.Models[ModelItemKNN]; !ok {
+		t.Errorf("merged tuning lost itemknn: models %v", merged.Models)
+	}
+	if _, ok := merged.Models[ModelEASE]; !ok {
+		t.Errorf("merged tuning lost ease: models %v", merged.Models)
+	}
+	if merged.Params.KNN != knn {
+		t.Errorf("merged itemknn parameters %+v, want the first tuning's %+v", merged.Params.KNN, knn)
+	}
+	if len(merged.Results) != 6 {
+		t.Errorf("merged tuning has %d trials, want 3 of each model", len(merged.Results))
+	}
+
+	other, err := Tune(t.Context(), dir, features.DefaultSplit, TuneConfig{Models: []string{ModelEASE}, Trials: 2, Seed: 7, Workers: 1}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replaced := mergeTuning(first, other, discard()); len(replaced.Models) != 1 {
+		t.Errorf("a tuning with other settings kept %d models, want it to replace the earlier one", len(replaced.Models))
+	}
+}
