@@ -199,8 +199,11 @@ func (r *Runner) export(ctx context.Context, run *Run, opts Options, log *slog.L
 		return nil, err
 	}
 	if res.Events == 0 {
-		return nil, fmt.Errorf("export: %w in the window %s: import or generate data first (`marquee data import`, `marquee data generate`), or widen --from and --to",
-			ErrNoEvents, describeWindow(opts.Window))
+		hint := "import or generate data first (`marquee data import`, `marquee data generate`)"
+		if !opts.Window.From.IsZero() || !opts.Window.To.IsZero() {
+			hint = "widen --from and --to, or import data of that time (`marquee data import`)"
+		}
+		return nil, fmt.Errorf("export: %w in the window %s: %s", ErrNoEvents, describeWindow(opts.Window), hint)
 	}
 	// Only the export's own manifest, which names its window, files and
 	// counts, is checksummed: an export has a file per day.
