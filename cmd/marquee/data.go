@@ -125,7 +125,7 @@ first ones reported; importing the same file twice leaves the same data.`,
 	f.StringVar(&opts.Columns.Item, "item-col", ratingsfile.DefaultColumns.Item, "CSV or Parquet column of title IDs")
 	f.StringVar(&opts.Columns.Rating, "rating-col", ratingsfile.DefaultColumns.Rating, "CSV or Parquet column of ratings")
 	f.StringVar(&opts.Columns.Time, "time-col", ratingsfile.DefaultColumns.Time, "CSV or Parquet column of rating times")
-	f.StringVar(&opts.TimeFormat, "time-format", ratingsfile.TimeUnix, "format of the time column: unix (seconds), unix_ms or rfc3339; Parquet timestamp columns carry their own unit")
+	f.StringVar(&opts.TimeFormat, "time-format", ratingsfile.TimeUnix, "format of the time column: unix (seconds), unix_ms or rfc3339; Parquet DATE, TIMESTAMP and INT96 columns carry their own unit")
 	f.StringVar(&comma, "delimiter", ",", `CSV field separator, one character ("\t" for tab)`)
 	f.StringVar(&scale, "rating-scale", "", "MIN:MAX of the file's ratings, mapped linearly onto 0.5 to 5 and rounded to halves (default: already 0.5 to 5)")
 	f.IntVar(&opts.BatchSize, "batch", 5000, "records written to the store per batch")

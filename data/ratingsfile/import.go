@@ -6,12 +6,19 @@
 //     item::title::genres beside the file names the titles.
 //   - "csv": a CSV file with a header, whose user, item, rating and time
 //     columns are named by Columns.
-//   - "parquet": a Parquet file whose columns are named by Columns. Integer,
-//     floating-point, string and timestamp columns are accepted.
+//   - "parquet": a Parquet file whose columns are named by Columns. The
+//     user, item and rating columns may be integer, floating-point or string
+//     columns. The time column may be an integer, string, DATE, TIMESTAMP or
+//     legacy INT96 column.
 //
 // Times are Unix seconds by default; TimeFormat selects Unix milliseconds or
-// RFC 3339 text, and Parquet timestamp columns carry their own unit. Ratings
-// must lie on Marquee's scale of 0.5 to 5 in steps of 0.5, unless Scale maps
+// RFC 3339 text. Parquet DATE, TIMESTAMP and INT96 columns carry their own
+// unit. A time without a zone, as in a TIMESTAMP not adjusted to UTC, is read
+// as UTC. Times must lie between 1970 and 9999. Seconds and milliseconds
+// meet at 1978-01-11 21:31:40.8 UTC in milliseconds, which is the end of 9999
+// in seconds. So an integer past 9999 in seconds, or before that time in
+// milliseconds, is a bad row whose message names the other unit. Ratings must
+// lie on Marquee's scale of 0.5 to 5 in steps of 0.5, unless Scale maps
 // another range onto it.
 //
 // An import reads the file twice and keeps only the users and items in

@@ -23,10 +23,11 @@ import (
 type fields struct {
 	user, item, rating, time string
 	line                     int
-	// timeFormat overrides the import's time format, for Parquet timestamp
-	// columns, which carry their own unit.
-	timeFormat string
-	err        error // set when the row could not be split into fields
+	// at is the time of a Parquet DATE, TIMESTAMP or INT96 column, whose
+	// type carries its unit. It is set when typed is true, and time is empty.
+	at    time.Time
+	typed bool
+	err   error // set when the row could not be split into fields
 }
 
 type parser struct {
@@ -36,6 +37,23 @@ type parser struct {
 
 // maxTime bounds times so that they fit the int64 milliseconds of exports.
 var maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// Unix seconds and milliseconds share their integers: 1600000000 is
+// 2020-09-13 in seconds and 1970-01-19 in milliseconds. maxUnixSeconds, the
+// last second of 9999, splits them. An integer above it is past 9999 in
+// seconds, so the range check rejects milliseconds read as seconds. The
+// symmetric check rejects an integer up to it read as milliseconds, which is
+// a time before 1978-01-11 21:31:40.8 UTC. Both bounds are where the two
+// units meet, so the hint at the other unit is always right. A later bound,
+// such as 1990, would also reject integers that are past 9999 in seconds.
+//
+// NOTE: genuine millisecond times before 1978-01-11 are rejected too. They
+// can be imported as RFC 3339 text or from a Parquet TIMESTAMP column, whose
+// unit is part of its type, so these checks do not apply to it.
+var (
+	maxUnixSeconds = maxTime.Unix()
+	maxUnixMillis  = maxTime.UnixMilli()
+)
 
 func (p parser) parse(f fields) (data.Rating, error) {
 	if f.err != nil {
@@ -55,11 +73,12 @@ func (p parser) parse(f fields) (data.Rating, error) {
 	if r.Value, err = p.rescale(v); err != nil {
 		return data.Rating{}, err
 	}
-	format := p.timeFormat
-	if f.timeFormat != "" {
-		format = f.timeFormat
+	if f.typed {
+		r.Time, err = inRange(f.at, f.at.UTC().Format(time.RFC3339Nano))
+	} else {
+		r.Time, err = parseTime(strings.TrimSpace(f.time), p.timeFormat)
 	}
-	if r.Time, err = parseTime(strings.TrimSpace(f.time), format); err != nil {
+	if err != nil {
 		return data.Rating{}, err
 	}
 	if err := data.ValidateRating(r); err != nil {
@@ -81,30 +100,60 @@ func (p parser) rescale(v float64) (float64, error) {
 	return math.Round(scaled*2) / 2, nil
 }
 
+// parseTime parses s in format and checks that it lies between 1970 and
+// 9999, and, for Unix times, that it does not look like the other unit.
 func parseTime(s, format string) (time.Time, error) {
-	var t time.Time
-	switch format {
-	case TimeRFC3339:
-		var err error
-		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return t, fmt.Errorf("time %q is not RFC 3339", s)
-		}
-	default:
-		n, err := strconv.ParseInt(s, 10, 64)
+	if format == TimeRFC3339 {
+		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return t, fmt.Errorf("time %q is not an integer (%s)", s, format)
+			return time.Time{}, fmt.Errorf("time %q is not RFC 3339", s)
 		}
-		if format == TimeUnixMillis {
-			t = time.UnixMilli(n)
-		} else {
-			t = time.Unix(n, 0)
-		}
+		return inRange(t, strconv.Quote(s))
 	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q is not an integer (%s)", s, format)
+	}
+	if format == TimeUnixMillis {
+		return unixMillis(n, s)
+	}
+	return unixSeconds(n, s)
+}
+
+// unixSeconds returns the time n seconds after 1970, which s spells.
+func unixSeconds(n int64, s string) (time.Time, error) {
+	switch {
+	case n > maxUnixSeconds && n <= maxUnixMillis:
+		return time.Time{}, fmt.Errorf("time %q is past 9999 in seconds and looks like Unix milliseconds (%s): use --time-format unix_ms",
+			s, time.UnixMilli(n).UTC().Format(time.RFC3339Nano))
+	case n < 0 || n > maxUnixSeconds:
+		return time.Time{}, outOfRange(strconv.Quote(s))
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// unixMillis returns the time n milliseconds after 1970, which s spells.
+func unixMillis(n int64, s string) (time.Time, error) {
+	switch {
+	case n < 0 || n > maxUnixMillis:
+		return time.Time{}, outOfRange(strconv.Quote(s))
+	case n <= maxUnixSeconds:
+		return time.Time{}, fmt.Errorf("time %q is before 1978-01-11 in milliseconds and looks like Unix seconds (%s): use --time-format unix",
+			s, time.Unix(n, 0).UTC().Format(time.RFC3339))
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+// inRange returns t in UTC when it lies between 1970 and 9999. text names t
+// in the error.
+func inRange(t time.Time, text string) (time.Time, error) {
 	if t.Before(time.Unix(0, 0)) || t.After(maxTime) {
-		return time.Time{}, fmt.Errorf("time %q is outside 1970 to 9999", s)
+		return time.Time{}, outOfRange(text)
 	}
 	return t.UTC(), nil
 }
+
+func outOfRange(text string) error { return fmt.Errorf("time %s is outside 1970 to 9999", text) }
 
 // sortUsers orders users by ID: decimal IDs by value, so user 9 comes
 // before user 10, then others as strings.

@@ -127,8 +127,11 @@ func columnIndexes(header []string, c Columns) ([4]int, error) {
 
 // parquetColumn is a mapped column of a Parquet file.
 type parquetColumn struct {
-	index int
-	unit  time.Duration // unit of a timestamp column; 0 otherwise
+	index    int
+	unsigned bool // set for an unsigned integer column, whose large values Int32 and Int64 return as negative
+	// toTime converts the values of a time column whose type carries its
+	// unit. It is nil when the column's text is parsed with Options.TimeFormat.
+	toTime func(parquet.Value) time.Time
 }
 
 // readParquet reads the mapped columns of a Parquet file. Rows are numbered
@@ -144,7 +147,11 @@ func readParquet(ctx context.Context, r io.ReaderAt, size int64, c Columns, fn f
 		if !ok {
 			return fmt.Errorf("column %q is not in the Parquet schema: name the columns with the column flags", name)
 		}
-		cols[k] = parquetColumn{index: leaf.ColumnIndex, unit: timestampUnit(leaf.Node)}
+		cols[k].index, cols[k].unsigned = leaf.ColumnIndex, isUnsigned(leaf.Node.Type())
+	}
+	leaf, _ := pf.Schema().Lookup(c.Time) // found in the loop above
+	if cols[3].toTime, err = timeReader(c.Time, leaf.Node.Type()); err != nil {
+		return err
 	}
 	n := 0
 	buf := make([]parquet.Row, 512)
@@ -188,11 +195,11 @@ func parquetFields(row parquet.Row, cols [4]parquetColumn, n int) fields {
 			f.err = fmt.Errorf("row %d: column %d is missing or null", n, c.index)
 			return f
 		}
-		text[k] = valueText(v)
-		if c.unit > 0 {
-			text[k] = strconv.FormatInt(v.Int64()*int64(c.unit)/int64(time.Millisecond), 10)
-			f.timeFormat = TimeUnixMillis
+		if c.toTime != nil {
+			f.at, f.typed = c.toTime(v), true
+			continue
 		}
+		text[k] = valueText(v, c.unsigned)
 	}
 	f.user, f.item, f.rating, f.time = text[0], text[1], text[2], text[3]
 	return f
@@ -207,11 +214,17 @@ func columnValue(row parquet.Row, index int) (parquet.Value, bool) {
 	return parquet.Value{}, false
 }
 
-func valueText(v parquet.Value) string {
+func valueText(v parquet.Value, unsigned bool) string {
 	switch v.Kind() {
 	case parquet.Int32:
+		if unsigned {
+			return strconv.FormatUint(uint64(uint32(v.Int32())), 10)
+		}
 		return strconv.FormatInt(int64(v.Int32()), 10)
 	case parquet.Int64:
+		if unsigned {
+			return strconv.FormatUint(v.Uint64(), 10)
+		}
 		return strconv.FormatInt(v.Int64(), 10)
 	case parquet.Float:
 		return strconv.FormatFloat(float64(v.Float()), 'g', -1, 32)
@@ -223,15 +236,73 @@ func valueText(v parquet.Value) string {
 	return string(v.ByteArray())
 }
 
-// timestampUnit returns the unit of a timestamp column, or 0.
-func timestampUnit(n parquet.Node) time.Duration {
-	lt := n.Type().LogicalType()
+// isUnsigned reports whether typ is an unsigned integer type, such as
+// UINT_32 or INT(64, false).
+func isUnsigned(typ parquet.Type) bool {
+	lt := typ.LogicalType()
 	if lt == nil {
-		return 0
+		return false
 	}
-	ts, ok := lt.Value.(*format.TimestampType)
-	if !ok || ts.Unit.Value == nil {
-		return 0
+	it, ok := lt.Value.(*format.IntType)
+	return ok && !it.IsSigned
+}
+
+// julianDayOfUnixEpoch is the Julian day number of 1970-01-01. An INT96
+// timestamp gives its day as a Julian day number.
+const julianDayOfUnixEpoch = 2_440_588
+
+// timeReader returns the conversion of a DATE, TIMESTAMP or INT96 time
+// column of type typ, whose unit is part of its type. It returns nil for an
+// integer or string column, whose text is parsed with the import's time
+// format, and an error naming the column for any other type.
+func timeReader(name string, typ parquet.Type) (func(parquet.Value) time.Time, error) {
+	var logical format.LogicalTypeValue
+	if lt := typ.LogicalType(); lt != nil {
+		logical = lt.Value
 	}
-	return ts.Unit.Value.Duration()
+	switch lt := logical.(type) {
+	case *format.DateType:
+		return func(v parquet.Value) time.Time { return time.Unix(int64(v.Int32())*86400, 0) }, nil
+	case *format.TimestampType:
+		// A TIMESTAMP not adjusted to UTC contains a wall-clock time in no
+		// stated zone, so it is read as UTC.
+		switch lt.Unit.Value.(type) {
+		case *format.MilliSeconds:
+			return func(v parquet.Value) time.Time { return time.UnixMilli(v.Int64()) }, nil
+		case *format.MicroSeconds:
+			return func(v parquet.Value) time.Time { return time.UnixMicro(v.Int64()) }, nil
+		case *format.NanoSeconds:
+			return func(v parquet.Value) time.Time { return time.Unix(0, v.Int64()) }, nil
+		}
+	case *format.IntType, *format.StringType, *format.EnumType:
+		return nil, nil
+	case nil:
+		switch typ.Kind() {
+		case parquet.Int32, parquet.Int64, parquet.ByteArray:
+			return nil, nil
+		case parquet.Int96:
+			return int96Time, nil
+		}
+	}
+	return nil, fmt.Errorf("time column %q has Parquet type %s, which cannot be read as a rating time: "+
+		"use an INT32 or INT64 of Unix time, a string, a DATE or a TIMESTAMP", name, typeName(typ))
+}
+
+// int96Time converts a deprecated INT96 timestamp: nanoseconds since
+// midnight in the first 8 bytes, then the Julian day. It has no zone, so it
+// is read as UTC.
+func int96Time(v parquet.Value) time.Time {
+	i := v.Int96()
+	nanos := int64(uint64(i[1])<<32 | uint64(i[0]))
+	day := int64(int32(i[2]))
+	return time.Unix((day-julianDayOfUnixEpoch)*86400, nanos)
+}
+
+// typeName names typ for messages: its logical type and the physical type
+// under it, or its physical type alone.
+func typeName(typ parquet.Type) string {
+	if lt := typ.LogicalType(); lt != nil && lt.Value != nil {
+		return fmt.Sprintf("%s on %s", typ, typ.Kind())
+	}
+	return typ.String()
 }
