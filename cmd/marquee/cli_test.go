@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/marquee/marquee/pipeline"
 )
 
 // TestCLIRejectsBadInvocations runs commands a user may mistype and checks
@@ -57,5 +60,91 @@ func TestCLIRejectsBadInvocations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEvaluateFilesOutput scores a recs file and a predictions file of the
+// same base name in one call, and checks that both rows show, each with
+// "-" for the metrics it does not have, and that JSON holds no ranking
+// metrics for predictions.
+func TestEvaluateFilesOutput(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	for _, args := range [][]string{
+		{"data", "generate", "--users", "40", "--titles", "80", "--mean-interactions", "20"},
+		{"pipeline", "export"},
+		{"pipeline", "split"},
+	} {
+		if _, err := runCLIErr(append([]string{"--workdir", work}, args...)...); err != nil {
+			t.Fatalf("marquee %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	// A list for every user, so that the test users of the split have one,
+	// and a prediction for every test rating.
+	var recsCSV, predsCSV strings.Builder
+	recsCSV.WriteString("user_id,rank,item_id\n")
+	for u := 1; u <= 40; u++ {
+		fmt.Fprintf(&recsCSV, "u%05d,1,t%05d\n", u, u)
+	}
+	runs, err := filepath.Glob(filepath.Join(work, "runs", "*", "split", pipeline.TestFile))
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("test split files: %v, %v; want one", runs, err)
+	}
+	test, err := pipeline.ReadInteractions(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	predsCSV.WriteString("user_id,item_id,prediction\n")
+	for _, x := range test {
+		fmt.Fprintf(&predsCSV, "%s,%s,3.5\n", x.UserID, x.ItemID)
+	}
+	recs := filepath.Join(dir, "base.csv")
+	if err := os.WriteFile(recs, []byte(recsCSV.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "p"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	preds := filepath.Join(dir, "p", "base.csv")
+	if err := os.WriteFile(preds, []byte(predsCSV.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := runCLIErr("--workdir", work, "pipeline", "evaluate", "--recs", recs, "--predictions", preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			lines[f[0]] = line
+		}
+	}
+	recsRow, predsRow := lines["recs:"+recs], lines["predictions:"+preds]
+	if recsRow == "" || predsRow == "" {
+		t.Fatalf("want a row for each file, got:\n%s", out)
+	}
+	if f := strings.Fields(predsRow); f[1] != "-" || f[len(f)-1] != "-" {
+		t.Errorf("predictions row %q, want - for NDCG@10 and USERS", predsRow)
+	}
+	if f := strings.Fields(recsRow); f[1] == "-" {
+		t.Errorf("recs row %q, want an NDCG@10", recsRow)
+	}
+
+	_, err = runCLIErr("--workdir", work, "pipeline", "evaluate", "--recs", recs, "--split", "validation")
+	if err == nil || !strings.Contains(err.Error(), "has no validation split") {
+		t.Errorf("evaluate --split validation before tune: err = %v, want one naming the missing validation split", err)
+	}
+	_, err = runCLIErr("--workdir", work, "pipeline", "report", "one", "--run", "other")
+	if err == nil || !strings.Contains(err.Error(), "give one of them") {
+		t.Errorf("report RUN --run OTHER: err = %v, want a conflict", err)
+	}
+
+	js, err := runCLIErr("--workdir", work, "pipeline", "evaluate", "--predictions", preds, "--output", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(js, "ndcg_at_10") {
+		t.Errorf("JSON of predictions holds ranking metrics: %s", js)
 	}
 }

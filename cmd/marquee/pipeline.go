@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -305,6 +306,9 @@ unless --out names a file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := pf.runID
 			if len(args) == 1 {
+				if id != "" && id != args[0] {
+					return fmt.Errorf("report names run %s and --run names %s: give one of them", args[0], id)
+				}
 				id = args[0]
 			}
 			run, err := pipeline.Workspace{Dir: g.workdir}.OpenRun(id)
@@ -338,6 +342,9 @@ unless --out names a file.`,
 
 // evaluateFiles scores the lists of --recs and the predictions of
 // --predictions, written by any tool, on the run's test or validation split.
+// Each result is named by its kind and its path as given, such as
+// "recs:out/base.csv", so two files of one name both show. Metrics that a
+// file does not yield print as "-" in the table and are absent from JSON.
 func evaluateFiles(cmd *cobra.Command, run *pipeline.Run, pf *pipelineFlags) error {
 	out := cmd.OutOrStdout()
 	dir := run.Path("split")
@@ -345,26 +352,40 @@ func evaluateFiles(cmd *cobra.Command, run *pipeline.Run, pf *pipelineFlags) err
 	case "test":
 	case "validation":
 		dir = filepath.Join(dir, pipeline.ValidationDir)
+		if run.Manifest.Tuning == nil {
+			return fmt.Errorf("run %s has no validation split: `marquee pipeline tune --run %s` writes it", run.Manifest.RunID, run.Manifest.RunID)
+		}
 	default:
 		return fmt.Errorf("invalid --split %q: use test or validation", pf.on)
 	}
-	metrics := map[string]pipeline.Metrics{}
+
+	results := map[string]any{}
+	var rows []metricsRow
 	if pf.recs != "" {
 		m, err := pipeline.EvaluateRecs(dir, pf.recs)
 		if err != nil {
 			return err
 		}
 		warnRecs(cmd.ErrOrStderr(), pf.recs, m)
-		metrics[filepath.Base(pf.recs)] = m
+		name := "recs:" + pf.recs
+		results[name] = m
+		rows = append(rows, metricsRow{name: name, ranking: &m})
 	}
 	if pf.preds != "" {
 		m, err := pipeline.EvaluatePredictions(dir, pf.preds)
 		if err != nil {
 			return err
 		}
-		metrics[filepath.Base(pf.preds)] = m
+		warnPredictions(cmd.ErrOrStderr(), pf.preds, m)
+		name := "predictions:" + pf.preds
+		results[name] = m
+		rows = append(rows, metricsRow{name: name, rmse: m.RMSE})
 	}
-	return printMetrics(out, pf.output, metrics)
+
+	if pf.output == "json" {
+		return writeJSON(out, results)
+	}
+	return printMetricsTable(out, rows)
 }
 
 // warnRecs reports on stderr what makes lists from another tool score lower
@@ -376,6 +397,14 @@ func warnRecs(w io.Writer, path string, m pipeline.Metrics) {
 	}
 	if m.NonCandidates > 0 {
 		fmt.Fprintf(w, "warning: %s lists %d titles that are not candidates (unknown in training, or already rated by the user in training)\n", path, m.NonCandidates)
+	}
+}
+
+// warnPredictions reports on stderr that predictions could not be scored
+// because no test rating has both its user and its item in training.
+func warnPredictions(w io.Writer, path string, m pipeline.RatingMetrics) {
+	if m.Ratings == 0 {
+		fmt.Fprintf(w, "warning: %s: 0 (user_id, item_id) pairs scored, because none of the split's %d test ratings has both its user and its item in training, so RMSE is undefined\n", path, m.Skipped)
 	}
 }
 
@@ -474,31 +503,55 @@ func summaryText(s map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
+// printMetrics prints the metrics of models as a table, or as JSON keyed
+// by model name.
 func printMetrics(out io.Writer, format string, metrics map[string]pipeline.Metrics) error {
 	if format == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(metrics)
+		return writeJSON(out, metrics)
 	}
-	names := make([]string, 0, len(metrics))
-	for n := range metrics {
-		names = append(names, n)
+	rows := make([]metricsRow, 0, len(metrics))
+	for _, name := range sortedNames(metrics) {
+		m := metrics[name]
+		rows = append(rows, metricsRow{name: name, ranking: &m, rmse: m.RMSE})
 	}
-	sort.Strings(names)
+	return printMetricsTable(out, rows)
+}
+
+// metricsRow is one row of a metrics table. A nil ranking or rmse prints as
+// "-", for metrics that were not computed.
+type metricsRow struct {
+	name    string
+	ranking *pipeline.Metrics // RMSE is taken from rmse, not from here
+	rmse    *float64
+}
+
+// printMetricsTable prints rows in the order given.
+func printMetricsTable(out io.Writer, rows []metricsRow) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "MODEL\tNDCG@10\tRECALL@20\tHITRATE@10\tMAP@10\tCOVERAGE@10\tLONGTAIL@10\tRMSE\tUSERS\t")
-	for _, n := range names {
-		m := metrics[n]
-		rmse := "-"
-		if m.RMSE != nil {
-			rmse = fmt.Sprintf("%.4f", *m.RMSE)
+	for _, r := range rows {
+		ranking := []string{"-", "-", "-", "-", "-", "-"}
+		users := "-"
+		if m := r.ranking; m != nil {
+			for i, v := range []float64{m.NDCG, m.Recall, m.HitRate, m.MAP, m.Coverage, m.LongTail} {
+				ranking[i] = fmt.Sprintf("%.4f", v)
+			}
+			users = strconv.Itoa(m.Users)
 		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%d\t\n", n, m.NDCG, m.Recall, m.HitRate, m.MAP, m.Coverage, m.LongTail, rmse, m.Users)
+		rmse := "-"
+		if r.rmse != nil {
+			rmse = fmt.Sprintf("%.4f", *r.rmse)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.name, strings.Join(ranking, "\t"), rmse, users)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return nil
+	return tw.Flush()
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // printTuning prints, per tuned model, its objective with the default and
