@@ -333,7 +333,7 @@ func remainingError(parts int, failed, notStarted []string, attempts, stopAfter 
 	if len(left) > 10 {
 		names += fmt.Sprintf(" and %d more", len(left)-10)
 	}
-	return fmt.Errorf("%d of %d partitions not read: %s; first error: %w; remaining: %s; run the export again with the same window to resume",
+	return fmt.Errorf("%d of %d partitions not read: %s; first error: %w; remaining: %s; run the export again with the same window, or `marquee pipeline run --resume`, to resume",
 		len(left), parts, counts, firstErr, names)
 }
 

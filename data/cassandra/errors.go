@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -35,8 +36,21 @@ func classify(err error) error {
 		return err
 	case unavailable(err):
 		return fmt.Errorf("%w: %w", data.ErrUnavailable, err)
+	case missingSchema(err):
+		// The keyspace or a table is gone, as after a node lost its data:
+		// an outage of the store to fix, not a bug of the request.
+		return fmt.Errorf("%w: the schema is missing, so run `marquee db migrate` once the cluster is healthy: %w", data.ErrUnavailable, err)
 	}
 	return err
+}
+
+// missingSchema reports whether err is the error of a keyspace or table that
+// does not exist. Cassandra returns such errors as invalid requests, told apart
+// only by their message.
+func missingSchema(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "unconfigured table") ||
+		(strings.Contains(msg, "does not exist") && (strings.Contains(msg, "keyspace") || strings.Contains(msg, "table")))
 }
 
 func isSentinel(err error) bool {

@@ -131,6 +131,8 @@ func TestClassify(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, data.ErrUnavailable},
 		{"network", &net.OpError{Op: "dial", Err: errors.New("refused")}, data.ErrUnavailable},
 		{"conflict kept", fmt.Errorf("%w: taken", data.ErrConflict), data.ErrConflict},
+		{"missing keyspace", errors.New("Keyspace faultks2 does not exist"), data.ErrUnavailable},
+		{"missing table", errors.New("unconfigured table users"), data.ErrUnavailable},
 	}
 	for _, tc := range tests {
 		got := wrap("op", tc.err)
@@ -141,7 +143,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("wrap(%s): got %q, want the prefix \"cassandra: op: \"", tc.name, got)
 		}
 	}
-	for _, err := range []error{&gocql.RequestErrSyntax{}, context.Canceled} {
+	for _, err := range []error{&gocql.RequestErrSyntax{}, context.Canceled, errors.New("Undefined column name nope")} {
 		if got := wrap("op", err); errors.Is(got, data.ErrUnavailable) || errors.Is(got, data.ErrNotFound) {
 			t.Errorf("wrap(%T): got %v, want no data sentinel", err, got)
 		}

@@ -652,3 +652,23 @@ func TestEraseManyEvents(t *testing.T) {
 		t.Errorf("Watch(gone, w007) error = %v, want ErrNotFound", err)
 	}
 }
+
+// TestMissingSchemaIsUnavailable drops the keyspace under an open store, as
+// when a node loses its data, and checks that reads and writes fail as an
+// outage of the store (data.ErrUnavailable, a 503 in the API), not as an
+// unclassified error.
+func TestMissingSchemaIsUnavailable(t *testing.T) {
+	s := openFresh(t, "noschema")
+	ctx := t.Context()
+	if err := s.session.Query("DROP KEYSPACE IF EXISTS " + s.cfg.Keyspace).ExecContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.User(ctx, "u1")
+	if !errors.Is(err, data.ErrUnavailable) {
+		t.Errorf("User after the keyspace was dropped: %v, want ErrUnavailable", err)
+	}
+	err = s.PutRatings(ctx, []data.Rating{{UserID: "u1", ContentID: "c1", Value: 4, Time: time.Now()}})
+	if !errors.Is(err, data.ErrUnavailable) {
+		t.Errorf("PutRatings after the keyspace was dropped: %v, want ErrUnavailable", err)
+	}
+}

@@ -241,9 +241,13 @@ launch() {
         # A single node has no peers to wait for.
         -Dcassandra.skip_wait_for_gossip_to_settle=0
         -Dcassandra.ring_delay_ms=1000
-        # Skips fsync of system tables, which is acceptable only for throwaway test data.
-        -Dcassandra.unsafesystem=true
     )
+    # Skipping the fsync of system tables speeds up schema changes, but a node
+    # killed with -9 then loses its schema, and with it the tables' data. It is
+    # used only when the data is thrown away at the next start anyway.
+    if [[ ${MARQUEE_CASSANDRA_KEEP_DATA:-0} != 1 ]]; then
+        jvm_flags+=(-Dcassandra.unsafesystem=true)
+    fi
 
     cd "$CASSANDRA_RUN_DIR"
     # nohup and setsid both exec, so $! is the PID of the JVM itself. The JVM must not
